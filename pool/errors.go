@@ -14,6 +14,9 @@ var (
 	ErrQueueFull = errors.New("queue full")
 	// ErrUnknownSpecialist is returned for a task naming no known specialist.
 	ErrUnknownSpecialist = errors.New("unknown specialist")
+	// ErrInvalidTask is returned for a task that names neither a
+	// specialist nor a department, or names them inconsistently.
+	ErrInvalidTask = errors.New("invalid task")
 	// ErrUnknownDepartment is returned for a task naming no known department.
 	ErrUnknownDepartment = errors.New("unknown department")
 	// ErrStartFailed wraps the error (or recovered panic) of a failed start.

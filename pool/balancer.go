@@ -1,0 +1,102 @@
+package pool
+
+import "time"
+
+// Candidate describes a specialist to a Balancer.
+type Candidate struct {
+	ID         string
+	Department string
+	State      State
+	// Inflight is the number of tasks it is executing.
+	Inflight int
+	// Score is its decayed usage score (0–1).
+	Score float64
+	// Value is what keeping it warm is worth: the expected cold-start time it
+	// saves per byte, in the pool's units (higher is more valuable).
+	Value float64
+	// DepartmentWarm is how many of its department's specialists are warm.
+	DepartmentWarm int
+	// DepartmentIdle is how long ago its department last had a task.
+	DepartmentIdle time.Duration
+}
+
+// Balancer chooses within a department and keeps departments from starving.
+//
+// Pick returns the index of the candidate that serves a task naming only a
+// department (candidates are that department's specialists, never empty).
+// Victim returns the index of the idle warm specialist to cool to make room
+// (candidates are all idle warm specialists, never empty).
+// Both are called with pool locks held: no blocking, no calls into the pool.
+type Balancer interface {
+	Pick(department string, candidates []Candidate) int
+	Victim(candidates []Candidate) int
+}
+
+// DepartmentBalancer is the default Balancer.
+//
+// Pick prefers an idle warm specialist, then the least busy active one, then
+// one already warming, then the cold one with the highest score; ties go to
+// the higher score.
+//
+// Victim cools the lowest-value candidate. With Protect set, it spares the
+// last warm specialist of a department that had a task within Protect while
+// any other candidate exists: a burst in one department cannot cool every
+// other department.
+type DepartmentBalancer struct {
+	Protect time.Duration
+}
+
+func pickRank(c Candidate) int {
+	switch c.State {
+	case StateWarm:
+		return 0
+	case StateActive:
+		return 1
+	case StateWarming:
+		return 2
+	}
+	return 3
+}
+
+// Pick implements Balancer.
+func (b DepartmentBalancer) Pick(_ string, cands []Candidate) int {
+	best := 0
+	for i := 1; i < len(cands); i++ {
+		c, o := cands[i], cands[best]
+		rc, ro := pickRank(c), pickRank(o)
+		switch {
+		case rc != ro:
+			if rc < ro {
+				best = i
+			}
+		case c.State == StateActive && c.Inflight != o.Inflight:
+			if c.Inflight < o.Inflight {
+				best = i
+			}
+		case c.Score > o.Score:
+			best = i
+		}
+	}
+	return best
+}
+
+// Victim implements Balancer.
+func (b DepartmentBalancer) Victim(cands []Candidate) int {
+	best, bestProtected := -1, -1
+	for i, c := range cands {
+		protected := b.Protect > 0 && c.DepartmentWarm <= 1 && c.DepartmentIdle < b.Protect
+		if protected {
+			if bestProtected < 0 || c.Value < cands[bestProtected].Value {
+				bestProtected = i
+			}
+			continue
+		}
+		if best < 0 || c.Value < cands[best].Value {
+			best = i
+		}
+	}
+	if best < 0 {
+		return bestProtected
+	}
+	return best
+}

@@ -1,0 +1,163 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// background runs maintenance on the pool's clock so that idle specialists
+// cool even when no task arrives. Execute and Stats also run it when it is
+// due, so what they report never lags the clock.
+func (p *Pool) background() {
+	defer close(p.bgDone)
+	t := p.clk.Ticker(p.cfg.maintenance)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stopBg:
+			return
+		case <-t.C:
+			p.maintain(p.clk.Now())
+		}
+	}
+}
+
+// adaptEvery is how often adaptive scaling looks at the last period.
+const adaptEvery = time.Minute
+
+// maintain cools idle specialists past their cooldown and adapts the warm
+// threshold. Concurrent callers skip: one pass at a time is enough.
+func (p *Pool) maintain(now time.Time) {
+	if !p.maintMu.TryLock() {
+		return
+	}
+	defer p.maintMu.Unlock()
+	nowN := now.UnixNano()
+	p.nextMaint.Store(now.Add(p.cfg.maintenance).UnixNano())
+
+	// A specialist stays warm while busy, while idle for less than the
+	// cooldown, while its usage score is at or above the threshold, or
+	// while the Predictor expects it.
+	threshold := p.WarmThreshold()
+	cooldown := int64(p.cfg.cooldown)
+	type cooling struct {
+		s    *specialist
+		inst Instance
+	}
+	var out []cooling
+	p.mu.Lock()
+	for i := 0; i < len(p.warm); {
+		s := p.warm[i]
+		s.mu.Lock()
+		expire := s.state == StateWarm && s.inflight == 0 && s.waiting == 0 &&
+			nowN-s.lastUsed >= cooldown && s.scoreLocked(nowN) < threshold && s.expectTo.Load() <= nowN
+		s.mu.Unlock()
+		if !expire {
+			i++
+			continue
+		}
+		out = append(out, cooling{s, p.evictLocked(s)}) // swaps p.warm[i]
+	}
+	p.mu.Unlock()
+	for _, c := range out {
+		p.closeInstance(c.s, c.inst, "cooldown")
+	}
+	if len(out) > 0 {
+		p.signalCapacity()
+	}
+	if p.cfg.adaptiveScaling && now.Sub(p.lastAdapt) >= adaptEvery {
+		p.adapt(now)
+	}
+}
+
+// adapt moves the warm threshold by 0.05 inside [0.2, 0.6], once per
+// minute of clock time:
+//   - memory pressure (warm slots or budget ≥ 90 % used): up, so idle
+//     specialists cool sooner;
+//   - otherwise, a warm hit rate under 80 % over the last minute (at least 10
+//     tasks): down, so more stay warm past their cooldown.
+func (p *Pool) adapt(now time.Time) {
+	p.lastAdapt = now
+	var tasks, hits uint64
+	for _, s := range p.list {
+		s.mu.Lock()
+		tasks += s.tasks
+		hits += s.hits
+		s.mu.Unlock()
+	}
+	dTasks, dHits := tasks-p.adaptTasks, hits-p.adaptHits
+	p.adaptTasks, p.adaptHits = tasks, hits
+	p.mu.Lock()
+	pressure := float64(len(p.warm)) / float64(p.maxWarm)
+	if p.cfg.memoryBudget > 0 {
+		pressure = max(pressure, float64(p.memUsed)/float64(p.cfg.memoryBudget))
+	}
+	p.mu.Unlock()
+	old := p.WarmThreshold()
+	next, reason := old, ""
+	switch {
+	case pressure >= 0.9:
+		next, reason = old+0.05, fmt.Sprintf("memory pressure %.0f%%", 100*pressure)
+	case dTasks >= 10 && float64(dHits)/float64(dTasks) < 0.8:
+		next, reason = old-0.05, fmt.Sprintf("warm hit rate %.0f%%", 100*float64(dHits)/float64(dTasks))
+	}
+	next = math.Round(min(max(next, MinAdaptiveThreshold), MaxAdaptiveThreshold)*100) / 100
+	if next == old {
+		return
+	}
+	p.threshold.Store(math.Float64bits(next))
+	p.adjustments.Add(1)
+	p.log.Info("Adaptive adjustment: warm threshold", "from", old, "to", next, "reason", reason)
+	p.emit(Event{Kind: EventThresholdAdjusted, At: now, Threshold: next, Reason: reason})
+}
+
+// Close stops accepting tasks (Execute returns ErrClosed), waits for the
+// accepted ones and for starts they wait on, then closes every instance. If
+// ctx ends first Close returns ctx.Err() and the pool keeps draining; call
+// Close again to wait for the rest. Safe to call more than once.
+func (p *Pool) Close(ctx context.Context) error {
+	p.closeOnce.Do(func() {
+		if p.life.Add(lifeClosed) == lifeClosed {
+			p.drainOnce.Do(func() { close(p.drained) })
+		}
+		close(p.stopBg)
+	})
+	select {
+	case <-p.drained:
+	case <-ctx.Done():
+		return fmt.Errorf("pool: close: %w", ctx.Err())
+	}
+	p.finishOnce.Do(p.finishClose)
+	return p.closeErr
+}
+
+// finishClose runs once everything accepted has finished.
+func (p *Pool) finishClose() {
+	<-p.bgDone
+	p.cancel()
+	var errs []error
+	p.mu.Lock()
+	warm := append([]*specialist(nil), p.warm...)
+	insts := make([]Instance, len(warm))
+	for i, s := range warm {
+		insts[i] = p.evictLocked(s)
+	}
+	p.mu.Unlock()
+	for i, s := range warm {
+		if insts[i] == nil {
+			continue
+		}
+		if err := safeClose(insts[i]); err != nil {
+			errs = append(errs, fmt.Errorf("pool: close %q: %w", s.spec.ID, err))
+		}
+		s.mu.Lock()
+		s.setState(StateCold)
+		s.mu.Unlock()
+		p.cooled.Add(1)
+		p.emit(Event{Kind: EventCooled, Specialist: s.spec.ID, Department: s.spec.Department, Reason: "closed"})
+	}
+	p.closeErr = errors.Join(errs...)
+}

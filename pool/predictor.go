@@ -1,0 +1,454 @@
+package pool
+
+import (
+	"slices"
+	"sync"
+	"time"
+)
+
+// Prediction names a specialist expected among the next tasks and how
+// likely it is.
+type Prediction struct {
+	ID          string
+	Probability float64
+}
+
+// Predictor learns the task sequence and names what is likely next.
+//
+// Observe is called once per task, on the Execute path, with the specialist
+// chosen for it; it appends its predictions, most likely first, to dst and
+// returns the extended slice. It must be safe for concurrent use and quick:
+// it runs before every task.
+type Predictor interface {
+	Observe(at time.Time, id, department string, dst []Prediction) []Prediction
+}
+
+// WorkflowReporter is implemented by predictors that detect workflows; the
+// pool's Stats include what it reports.
+type WorkflowReporter interface {
+	WorkflowStats() WorkflowStats
+}
+
+// Workflow is a named, ordered sequence of specialists that tends to run
+// together (design → implement → test …).
+type Workflow struct {
+	Name  string
+	Steps []string
+}
+
+// WorkflowStats counts what a workflow detector saw.
+//
+// An instance of a known workflow is Seen once at least three of its steps
+// (all of them for a shorter workflow) have run in order inside the
+// prediction window, allowing one step to be skipped; it was Recognised if
+// the detector named the workflow at the instance's second task.
+type WorkflowStats struct {
+	Declared   int
+	Learned    int
+	Seen       uint64
+	Recognised uint64
+	// Detections counts every time a workflow was named at a second task,
+	// including starts that never went on to be seen.
+	Detections uint64
+}
+
+// DetectionRate is Recognised / Seen (0 before any instance was seen).
+func (w WorkflowStats) DetectionRate() float64 {
+	if w.Seen == 0 {
+		return 0
+	}
+	return float64(w.Recognised) / float64(w.Seen)
+}
+
+// SequencePredictor is the default Predictor: an order-1/order-2 Markov model
+// of which specialist follows which, plus a workflow detector that knows
+// declared workflows and learns recurring cross-department sequences.
+//
+// Markov: successor counts are kept per previous specialist and per pair of
+// previous specialists; order 2 is used when its context has been seen at
+// least twice, else order 1. Counts are halved when a context reaches 256
+// observations, so the model follows a changing workload.
+//
+// Workflows: a partial match starts at any task that is some workflow's first
+// step and advances when a later task (inside the window) is the next step or
+// the one after it. At the match's second task the workflow is detected and
+// its remaining steps are predicted with the workflow's measured completion
+// rate (0.9 until measured). Every 128 tasks the detector mines the lag-1–3
+// successor counts for chains of three to six specialists, each link seen at
+// least three times and with confidence ≥ 0.4, that span two or more
+// departments; those chains become learned workflows.
+type SequencePredictor struct {
+	mu        sync.Mutex
+	window    int
+	workflows bool
+	seq       uint64
+	hist      []histEntry // ring of the last window tasks
+	order1    map[string]*successors
+	order2    map[[2]string]*successors
+	lagged    map[string]*successors // lag 1–3 successors, for mining
+	dept      map[string]string
+	flows     []*flow
+	byFirst   map[string][]*flow
+	matches   []match
+	declared  int
+	stats     WorkflowStats
+	lastMined uint64
+}
+
+type histEntry struct {
+	id  string
+	seq uint64
+}
+
+type flow struct {
+	name      string
+	steps     []string
+	learned   bool
+	detected  uint64
+	completed uint64
+}
+
+type match struct {
+	f          *flow
+	next       int // index of the next step expected
+	matched    int // steps matched so far
+	lastSeq    uint64
+	recognised bool
+	seen       bool
+}
+
+const successorSlots = 8
+
+// successors keeps the most frequent successors of a context (space-saving:
+// a new successor replaces the least counted when the slots are full).
+type successors struct {
+	total uint32
+	ids   [successorSlots]string
+	n     [successorSlots]uint32
+}
+
+func (s *successors) add(id string) {
+	s.total++
+	min := 0
+	for i := range s.ids {
+		if s.ids[i] == id && s.n[i] > 0 {
+			s.n[i]++
+			s.maybeHalve()
+			return
+		}
+		if s.n[i] < s.n[min] {
+			min = i
+		}
+	}
+	s.ids[min] = id
+	s.n[min]++
+	s.maybeHalve()
+}
+
+func (s *successors) maybeHalve() {
+	if s.total < 256 {
+		return
+	}
+	s.total = 0
+	for i := range s.n {
+		s.n[i] /= 2
+		s.total += s.n[i]
+	}
+}
+
+func (s *successors) prob(id string) (float64, uint32) {
+	for i := range s.ids {
+		if s.ids[i] == id && s.n[i] > 0 {
+			return float64(s.n[i]) / float64(s.total), s.n[i]
+		}
+	}
+	return 0, 0
+}
+
+// NewSequencePredictor returns the default Predictor looking back over window
+// tasks, knowing the declared workflows; detect turns workflow detection on.
+func NewSequencePredictor(window int, detect bool, declared ...Workflow) *SequencePredictor {
+	if window < 2 {
+		window = 2
+	}
+	p := &SequencePredictor{
+		window:    window,
+		workflows: detect,
+		hist:      make([]histEntry, 0, window),
+		order1:    make(map[string]*successors),
+		order2:    make(map[[2]string]*successors),
+		lagged:    make(map[string]*successors),
+		dept:      make(map[string]string),
+		byFirst:   make(map[string][]*flow),
+	}
+	for _, w := range declared {
+		if len(w.Steps) < 2 {
+			continue
+		}
+		p.addFlow(&flow{name: w.Name, steps: slices.Clone(w.Steps)})
+		p.declared++
+	}
+	p.stats.Declared = p.declared
+	return p
+}
+
+func (p *SequencePredictor) addFlow(f *flow) {
+	p.flows = append(p.flows, f)
+	p.byFirst[f.steps[0]] = append(p.byFirst[f.steps[0]], f)
+}
+
+// WorkflowStats implements WorkflowReporter.
+func (p *SequencePredictor) WorkflowStats() WorkflowStats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.stats
+	s.Learned = len(p.flows) - p.declared
+	return s
+}
+
+// Workflows returns the declared and learned workflows.
+func (p *SequencePredictor) Workflows() []Workflow {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]Workflow, len(p.flows))
+	for i, f := range p.flows {
+		out[i] = Workflow{Name: f.name, Steps: slices.Clone(f.steps)}
+	}
+	return out
+}
+
+// Observe implements Predictor.
+func (p *SequencePredictor) Observe(_ time.Time, id, department string, dst []Prediction) []Prediction {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.seq++
+	if _, ok := p.dept[id]; !ok {
+		p.dept[id] = department
+	}
+	n := len(p.hist)
+	var prev1, prev2 string
+	if n >= 1 {
+		prev1 = p.hist[n-1].id
+	}
+	if n >= 2 {
+		prev2 = p.hist[n-2].id
+	}
+	if prev1 != "" {
+		p.succ1(prev1).add(id)
+		if prev2 != "" {
+			p.succ2([2]string{prev2, prev1}).add(id)
+		}
+	}
+	if p.workflows {
+		// Lag 1–3 successors feed workflow mining; repeats of one
+		// specialist are not a sequence.
+		for lag := 1; lag <= 3 && lag <= n; lag++ {
+			if prev := p.hist[n-lag].id; prev != id {
+				p.succLag(prev).add(id)
+			}
+		}
+	}
+	if n == p.window {
+		copy(p.hist, p.hist[1:])
+		p.hist = p.hist[:n-1]
+	}
+	p.hist = append(p.hist, histEntry{id: id, seq: p.seq})
+
+	if p.workflows {
+		dst = p.advanceWorkflows(id, dst)
+		if p.seq-p.lastMined >= 128 {
+			p.lastMined = p.seq
+			p.mine()
+		}
+	}
+	return p.markov(prev1, id, dst)
+}
+
+func (p *SequencePredictor) succ1(id string) *successors {
+	s := p.order1[id]
+	if s == nil {
+		s = new(successors)
+		p.order1[id] = s
+	}
+	return s
+}
+
+func (p *SequencePredictor) succ2(k [2]string) *successors {
+	s := p.order2[k]
+	if s == nil {
+		s = new(successors)
+		p.order2[k] = s
+	}
+	return s
+}
+
+func (p *SequencePredictor) succLag(id string) *successors {
+	s := p.lagged[id]
+	if s == nil {
+		s = new(successors)
+		p.lagged[id] = s
+	}
+	return s
+}
+
+// markov appends the successors of the current context.
+func (p *SequencePredictor) markov(prev, cur string, dst []Prediction) []Prediction {
+	ctx := p.order1[cur]
+	if prev != "" {
+		if s := p.order2[[2]string{prev, cur}]; s != nil && s.total >= 2 {
+			ctx = s
+		}
+	}
+	if ctx == nil || ctx.total == 0 {
+		return dst
+	}
+	start := len(dst)
+	for i := range ctx.ids {
+		if ctx.n[i] == 0 {
+			continue
+		}
+		dst = appendMax(dst, start, Prediction{ID: ctx.ids[i], Probability: float64(ctx.n[i]) / float64(ctx.total)})
+	}
+	slices.SortFunc(dst[start:], func(a, b Prediction) int {
+		switch {
+		case a.Probability > b.Probability:
+			return -1
+		case a.Probability < b.Probability:
+			return 1
+		}
+		return 0
+	})
+	return dst
+}
+
+// appendMax appends q unless dst[start:] already names q.ID, in which case
+// the larger probability is kept.
+func appendMax(dst []Prediction, start int, q Prediction) []Prediction {
+	for i := start; i < len(dst); i++ {
+		if dst[i].ID == q.ID {
+			if q.Probability > dst[i].Probability {
+				dst[i].Probability = q.Probability
+			}
+			return dst
+		}
+	}
+	return append(dst, q)
+}
+
+func (p *SequencePredictor) advanceWorkflows(id string, dst []Prediction) []Prediction {
+	// Drop matches that made no progress inside the window.
+	live := p.matches[:0]
+	for _, m := range p.matches {
+		if p.seq-m.lastSeq <= uint64(p.window) && m.next < len(m.f.steps) {
+			live = append(live, m)
+		}
+	}
+	p.matches = live
+
+	advanced := false
+	for i := range p.matches {
+		m := &p.matches[i]
+		step := -1
+		switch {
+		case m.f.steps[m.next] == id:
+			step = m.next
+		case m.next+1 < len(m.f.steps) && m.f.steps[m.next+1] == id && m.matched == m.next:
+			step = m.next + 1 // one skipped step
+		}
+		if step < 0 {
+			continue
+		}
+		advanced = true
+		m.next = step + 1
+		m.matched++
+		m.lastSeq = p.seq
+		if m.matched == 2 {
+			m.recognised = true
+			m.f.detected++
+			p.stats.Detections++
+		}
+		need := min(3, len(m.f.steps))
+		if !m.seen && m.matched >= need {
+			m.seen = true
+			m.f.completed++
+			p.stats.Seen++
+			if m.recognised {
+				p.stats.Recognised++
+			}
+		}
+		if m.recognised && m.next < len(m.f.steps) {
+			prob := 0.9
+			if m.f.detected >= 5 {
+				prob = float64(m.f.completed) / float64(m.f.detected)
+			}
+			for j := m.next; j < len(m.f.steps) && j < m.next+2; j++ {
+				dst = appendMax(dst, 0, Prediction{ID: m.f.steps[j], Probability: prob})
+			}
+		}
+	}
+	// A task that starts a workflow opens a match, unless it just advanced
+	// one (a workflow's step that is also another's start is counted once).
+	if !advanced {
+		for _, f := range p.byFirst[id] {
+			p.matches = append(p.matches, match{f: f, next: 1, matched: 1, lastSeq: p.seq})
+		}
+	}
+	if len(p.matches) > 4*p.window {
+		p.matches = p.matches[len(p.matches)-4*p.window:]
+	}
+	return dst
+}
+
+// mine turns confident lag-1–3 successor chains into learned workflows.
+func (p *SequencePredictor) mine() {
+	known := make(map[string]bool, len(p.flows))
+	for _, f := range p.flows {
+		for i := 0; i+1 < len(f.steps); i++ {
+			known[f.steps[i]+"\x00"+f.steps[i+1]] = true
+		}
+	}
+	heads := make([]string, 0, len(p.lagged))
+	for id := range p.lagged {
+		heads = append(heads, id)
+	}
+	slices.Sort(heads) // deterministic learning order
+	for _, head := range heads {
+		chain := []string{head}
+		depts := map[string]bool{p.dept[head]: true}
+		cur := head
+		for len(chain) < 6 {
+			s := p.lagged[cur]
+			if s == nil || s.total < 3 {
+				break
+			}
+			best, bestN := "", uint32(0)
+			for i := range s.ids {
+				if s.n[i] > bestN && !slices.Contains(chain, s.ids[i]) {
+					best, bestN = s.ids[i], s.n[i]
+				}
+			}
+			if best == "" || bestN < 3 || float64(bestN)/float64(s.total) < 0.4 {
+				break
+			}
+			chain = append(chain, best)
+			depts[p.dept[best]] = true
+			cur = best
+		}
+		if len(chain) < 3 || len(depts) < 2 {
+			continue
+		}
+		novel := false
+		for i := 0; i+1 < len(chain); i++ {
+			if !known[chain[i]+"\x00"+chain[i+1]] {
+				novel = true
+			}
+		}
+		if !novel {
+			continue
+		}
+		for i := 0; i+1 < len(chain); i++ {
+			known[chain[i]+"\x00"+chain[i+1]] = true
+		}
+		p.addFlow(&flow{name: "learned:" + head, steps: chain, learned: true})
+	}
+}

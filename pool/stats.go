@@ -1,0 +1,228 @@
+package pool
+
+import (
+	"time"
+)
+
+// Stats is a snapshot of the pool, computed from counted events and the
+// instances' sizes at the time of the call.
+type Stats struct {
+	// Specialists by state.
+	Specialists, Warm, Active, Warming, Cooling, Cold, Errored int
+	// MaxWarm is the warm cap in force.
+	MaxWarm int
+
+	// Tasks accepted (rejected ones are counted in Rejected only).
+	Tasks uint64
+	// WarmHits found their specialist warm; Misses waited for a start.
+	WarmHits, Misses uint64
+	// ColdStarts are starts begun because a task needed the specialist;
+	// Prewarms are starts begun because the Predictor expected it.
+	ColdStarts, Prewarms uint64
+	// StartFailures counts starts that failed or panicked.
+	StartFailures uint64
+	// TaskErrors counts tasks that returned an error (panics included);
+	// Panics counts instance panics recovered.
+	TaskErrors, Panics uint64
+	// Rejected counts tasks refused with ErrQueueFull.
+	Rejected uint64
+	// Evictions counts specialists cooled to make room; Cooled counts every
+	// instance closed (cooldown, eviction, Close).
+	Evictions, Cooled uint64
+	// WarmHitRate is WarmHits / Tasks.
+	WarmHitRate float64
+
+	// PrewarmsUsed served a task before they cooled (PrewarmsLate of them
+	// only after the task had to wait for the start to finish);
+	// PrewarmsWasted cooled unused.
+	PrewarmsUsed, PrewarmsLate, PrewarmsWasted uint64
+	// PredictionAccuracy is PrewarmsUsed / (PrewarmsUsed + PrewarmsWasted):
+	// the share of decided pre-warms that were used before they cooled.
+	PredictionAccuracy float64
+
+	// Workflows is what the Predictor's workflow detector reports (zero if
+	// it has none); WorkflowDetectionRate is its Recognised / Seen.
+	Workflows             WorkflowStats
+	WorkflowDetectionRate float64
+
+	// QueueDepth is the number of tasks waiting for a start now.
+	QueueDepth int
+
+	// MemoryCurrent is the bytes held by warm instances (Sizer if
+	// implemented, else Spec.Memory); MemoryBaseline what all specialists
+	// would hold warm (each one's last measured size, else Spec.Memory);
+	// MemorySaved their difference; MemoryEfficiency MemorySaved /
+	// MemoryBaseline.
+	MemoryCurrent, MemoryBaseline, MemorySaved int64
+	MemoryEfficiency                           float64
+
+	// WarmThreshold in force and how many times adaptive scaling moved it.
+	WarmThreshold        float64
+	ThresholdAdjustments uint64
+	// AverageStart is the mean duration of successful starts.
+	AverageStart time.Duration
+
+	// Departments by name.
+	Departments map[string]DepartmentStats
+}
+
+// DepartmentStats is the per-department part of Stats.
+type DepartmentStats struct {
+	Specialists, Warm, Active, Warming, Cold      int
+	Tasks, WarmHits, Misses, ColdStarts, Prewarms uint64
+	WarmHitRate                                   float64
+	MemoryCurrent, MemoryBaseline                 int64
+}
+
+// SpecialistInfo is one specialist's exported state (the seed's "export
+// specialist state").
+type SpecialistInfo struct {
+	ID            string    `json:"id"`
+	Department    string    `json:"department"`
+	Priority      string    `json:"priority"`
+	State         State     `json:"state"`
+	Score         float64   `json:"score"`
+	LastUsed      time.Time `json:"lastUsed,omitzero"`
+	WarmSince     time.Time `json:"warmSince,omitzero"`
+	Inflight      int       `json:"inflight"`
+	Waiting       int       `json:"waiting"`
+	Memory        int64     `json:"memory"`
+	Tasks         uint64    `json:"tasks"`
+	WarmHits      uint64    `json:"warmHits"`
+	Misses        uint64    `json:"misses"`
+	ColdStarts    uint64    `json:"coldStarts"`
+	Prewarms      uint64    `json:"prewarms"`
+	StartFailures uint64    `json:"startFailures"`
+	TaskErrors    uint64    `json:"taskErrors"`
+	LastError     string    `json:"lastError,omitempty"`
+}
+
+func ratio(a, b uint64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+// Stats returns a snapshot. Maintenance due at the clock's current time
+// (cooling idle specialists) is applied first, so the snapshot never lags the
+// clock.
+func (p *Pool) Stats() Stats {
+	now := p.clk.Now()
+	if now.UnixNano() >= p.nextMaint.Load() {
+		p.maintain(now)
+	}
+	st := Stats{
+		Specialists:          len(p.list),
+		MaxWarm:              p.maxWarm,
+		Rejected:             p.rejected.Load(),
+		Evictions:            p.evictions.Load(),
+		Cooled:               p.cooled.Load(),
+		PrewarmsWasted:       p.wasted.Load(),
+		QueueDepth:           int(p.queued.Load()),
+		WarmThreshold:        p.WarmThreshold(),
+		ThresholdAdjustments: p.adjustments.Load(),
+		Departments:          make(map[string]DepartmentStats, len(p.depts)),
+	}
+	if n := p.startCount.Load(); n > 0 {
+		st.AverageStart = time.Duration(p.startNanos.Load() / n)
+	}
+	for _, name := range p.deptNames {
+		var ds DepartmentStats
+		for _, s := range p.depts[name].members {
+			s.mu.Lock()
+			ds.Specialists++
+			switch s.state {
+			case StateWarm:
+				ds.Warm++
+				st.Warm++
+			case StateActive:
+				ds.Active++
+				st.Active++
+			case StateWarming:
+				ds.Warming++
+				st.Warming++
+			case StateCooling:
+				st.Cooling++
+				ds.Cold++
+			case StateError:
+				st.Errored++
+				ds.Cold++
+			default:
+				st.Cold++
+				ds.Cold++
+			}
+			if s.inst != nil && (s.state == StateWarm || s.state == StateActive) {
+				mem := s.mem
+				if sz, ok := s.inst.(Sizer); ok {
+					mem = sz.MemoryBytes()
+				}
+				ds.MemoryCurrent += mem
+			}
+			ds.MemoryBaseline += s.knownMem
+			ds.Tasks += s.tasks
+			ds.WarmHits += s.hits
+			ds.Misses += s.misses
+			ds.ColdStarts += s.coldStarts
+			ds.Prewarms += s.prewarms
+			st.StartFailures += s.startFailures
+			st.TaskErrors += s.failures
+			st.Panics += s.panics
+			st.PrewarmsUsed += s.prewarmsUsed
+			st.PrewarmsLate += s.prewarmsLate
+			s.mu.Unlock()
+		}
+		ds.WarmHitRate = ratio(ds.WarmHits, ds.Tasks)
+		st.Departments[name] = ds
+		st.Tasks += ds.Tasks
+		st.WarmHits += ds.WarmHits
+		st.Misses += ds.Misses
+		st.ColdStarts += ds.ColdStarts
+		st.Prewarms += ds.Prewarms
+		st.MemoryCurrent += ds.MemoryCurrent
+		st.MemoryBaseline += ds.MemoryBaseline
+	}
+	st.WarmHitRate = ratio(st.WarmHits, st.Tasks)
+	st.PredictionAccuracy = ratio(st.PrewarmsUsed, st.PrewarmsUsed+st.PrewarmsWasted)
+	if p.workflows != nil {
+		st.Workflows = p.workflows.WorkflowStats()
+		st.WorkflowDetectionRate = st.Workflows.DetectionRate()
+	}
+	st.MemorySaved = st.MemoryBaseline - st.MemoryCurrent
+	if st.MemoryBaseline > 0 {
+		st.MemoryEfficiency = float64(st.MemorySaved) / float64(st.MemoryBaseline)
+	}
+	return st
+}
+
+// Specialists exports every specialist's state, in the order of the specs
+// given to New.
+func (p *Pool) Specialists() []SpecialistInfo {
+	nowN := p.clk.Now().UnixNano()
+	out := make([]SpecialistInfo, len(p.list))
+	for i, s := range p.list {
+		s.mu.Lock()
+		info := SpecialistInfo{
+			ID: s.spec.ID, Department: s.spec.Department, Priority: s.spec.Priority.String(),
+			State: s.state, Score: s.scoreLocked(nowN), Inflight: s.inflight, Waiting: s.waiting,
+			Tasks: s.tasks, WarmHits: s.hits, Misses: s.misses, ColdStarts: s.coldStarts,
+			Prewarms: s.prewarms, StartFailures: s.startFailures, TaskErrors: s.failures,
+		}
+		if s.spec.Priority == PriorityUnset {
+			info.Priority = PriorityMedium.String()
+		}
+		if s.lastUsed != 0 {
+			info.LastUsed = time.Unix(0, s.lastUsed).UTC()
+		}
+		if s.state == StateWarm || s.state == StateActive {
+			info.WarmSince = time.Unix(0, s.warmedAt).UTC()
+			info.Memory = s.mem
+		}
+		if s.lastErr != nil {
+			info.LastError = s.lastErr.Error()
+		}
+		s.mu.Unlock()
+		out[i] = info
+	}
+	return out
+}
