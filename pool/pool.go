@@ -160,6 +160,7 @@ func New(specs []Spec, opts ...Option) (*Pool, error) {
 		d := p.depts[sp.Department]
 		if d == nil {
 			d = &department{name: sp.Department}
+			d.lastTask.Store(math.MinInt64 / 2) // never
 			p.depts[sp.Department] = d
 			p.deptNames = append(p.deptNames, sp.Department)
 		}
@@ -324,7 +325,7 @@ func (p *Pool) useWeight(t Task, s *specialist) float64 {
 
 func (s *specialist) addUsage(nowN int64, w float64) {
 	// Decay is applied lazily at each use: u ← u·e^(−rate·Δt) + w.
-	if s.usageAt != 0 && s.usage != 0 {
+	if s.usage != 0 {
 		s.usage *= math.Exp(-s.decay * float64(nowN-s.usageAt) / 1e9)
 	}
 	s.usage += w

@@ -211,7 +211,7 @@ func (p *Pool) Specialists() []SpecialistInfo {
 		if s.spec.Priority == PriorityUnset {
 			info.Priority = PriorityMedium.String()
 		}
-		if s.lastUsed != 0 {
+		if s.tasks > 0 || s.inst != nil {
 			info.LastUsed = time.Unix(0, s.lastUsed).UTC()
 		}
 		if s.state == StateWarm || s.state == StateActive {
