@@ -189,3 +189,44 @@ func (noPrediction) Observe(_ time.Time, _, _ string, dst []pool.Prediction) []p
 // waitForSchedule lets other goroutines run while a test waits for a state
 // the pool reaches on its own; it never waits on time.
 func waitForSchedule() { runtime.Gosched() }
+
+// fixedPredictor predicts from a table, ignoring history.
+type fixedPredictor struct {
+	mu    sync.Mutex
+	preds map[string][]pool.Prediction
+}
+
+func (f *fixedPredictor) set(id string, preds []pool.Prediction) {
+	f.mu.Lock()
+	f.preds[id] = preds
+	f.mu.Unlock()
+}
+
+func (f *fixedPredictor) Observe(_ time.Time, id, _ string, dst []pool.Prediction) []pool.Prediction {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append(dst, f.preds[id]...)
+}
+
+// recordingWarmer counts batches and lets tests wait until none runs.
+type recordingWarmer struct {
+	inner   pool.Warmer
+	mu      sync.Mutex
+	batches [][]string
+	running sync.WaitGroup
+}
+
+func (r *recordingWarmer) Warm(ctx context.Context, batch []pool.WarmRequest) []error {
+	r.running.Add(1)
+	defer r.running.Done()
+	ids := make([]string, len(batch))
+	for i, b := range batch {
+		ids[i] = b.ID
+	}
+	r.mu.Lock()
+	r.batches = append(r.batches, ids)
+	r.mu.Unlock()
+	return r.inner.Warm(ctx, batch)
+}
+
+func (r *recordingWarmer) waitIdle() { r.running.Wait() }

@@ -53,6 +53,7 @@ type Pool struct {
 	queued      atomic.Int64
 	rejected    atomic.Uint64
 	wasted      atomic.Uint64
+	declined    atomic.Uint64
 	cooled      atomic.Uint64
 	evictions   atomic.Uint64
 	startNanos  atomic.Int64
@@ -551,6 +552,9 @@ func (p *Pool) start(s *specialist, prewarm bool) error {
 		s.mu.Lock()
 		s.setState(prev)
 		s.mu.Unlock()
+		p.declined.Add(1)
+		p.emit(Event{Kind: EventPrewarmDeclined, Specialist: s.spec.ID, Department: s.spec.Department,
+			Probability: math.Float64frombits(s.expectP.Load()), Reason: err.Error()})
 		return err
 	}
 	s.mu.Lock()

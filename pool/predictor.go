@@ -73,10 +73,12 @@ func (w WorkflowStats) DetectionRate() float64 {
 // step and advances when a later task (inside the window) is the next step or
 // the one after it. At the match's second task the workflow is detected and
 // its remaining steps are predicted with the workflow's measured completion
-// rate (0.9 until measured). Every 128 tasks the detector mines the lag-1–3
-// successor counts for chains of three to six specialists, each link seen at
-// least three times and with confidence ≥ 0.4, that span two or more
-// departments; those chains become learned workflows.
+// rate (0.9 until measured). Every 128 tasks the detector mines successor
+// counts at lags 1–3 (weighted 3, 2, 1) for chains of three to six
+// specialists whose every link has a head seen at least three times and a
+// confidence ≥ 0.4 (weighted count / 3 × head occurrences: 1 when the next
+// step always comes right after, 0.67 when always one task later) and that
+// span two or more departments; those chains become learned workflows.
 type SequencePredictor struct {
 	mu        sync.Mutex
 	window    int
@@ -122,17 +124,19 @@ const successorSlots = 8
 // successors keeps the most frequent successors of a context (space-saving:
 // a new successor replaces the least counted when the slots are full).
 type successors struct {
-	total uint32
+	total uint32 // sum of n
+	limit uint32 // counts halve when total reaches it
+	occ   uint32 // occurrences of the context itself (lagged only)
 	ids   [successorSlots]string
 	n     [successorSlots]uint32
 }
 
-func (s *successors) add(id string) {
-	s.total++
+func (s *successors) add(id string, w uint32) {
+	s.total += w
 	min := 0
 	for i := range s.ids {
 		if s.ids[i] == id && s.n[i] > 0 {
-			s.n[i]++
+			s.n[i] += w
 			s.maybeHalve()
 			return
 		}
@@ -141,15 +145,16 @@ func (s *successors) add(id string) {
 		}
 	}
 	s.ids[min] = id
-	s.n[min]++
+	s.n[min] += w
 	s.maybeHalve()
 }
 
 func (s *successors) maybeHalve() {
-	if s.total < 256 {
+	if s.total < s.limit {
 		return
 	}
 	s.total = 0
+	s.occ /= 2
 	for i := range s.n {
 		s.n[i] /= 2
 		s.total += s.n[i]
@@ -234,17 +239,19 @@ func (p *SequencePredictor) Observe(_ time.Time, id, department string, dst []Pr
 		prev2 = p.hist[n-2].id
 	}
 	if prev1 != "" {
-		p.succ1(prev1).add(id)
+		p.succ1(prev1).add(id, 1)
 		if prev2 != "" {
-			p.succ2([2]string{prev2, prev1}).add(id)
+			p.succ2([2]string{prev2, prev1}).add(id, 1)
 		}
 	}
 	if p.workflows {
-		// Lag 1–3 successors feed workflow mining; repeats of one
-		// specialist are not a sequence.
+		// Successors at lag 1, 2, 3 weigh 3, 2, 1 and feed workflow mining:
+		// concurrent workflows interleave, so a next step is often not the
+		// very next task. Repeats of one specialist are not a sequence.
+		p.succLag(id).occ++
 		for lag := 1; lag <= 3 && lag <= n; lag++ {
 			if prev := p.hist[n-lag].id; prev != id {
-				p.succLag(prev).add(id)
+				p.succLag(prev).add(id, uint32(4-lag))
 			}
 		}
 	}
@@ -267,7 +274,7 @@ func (p *SequencePredictor) Observe(_ time.Time, id, department string, dst []Pr
 func (p *SequencePredictor) succ1(id string) *successors {
 	s := p.order1[id]
 	if s == nil {
-		s = new(successors)
+		s = &successors{limit: 256}
 		p.order1[id] = s
 	}
 	return s
@@ -276,7 +283,7 @@ func (p *SequencePredictor) succ1(id string) *successors {
 func (p *SequencePredictor) succ2(k [2]string) *successors {
 	s := p.order2[k]
 	if s == nil {
-		s = new(successors)
+		s = &successors{limit: 256}
 		p.order2[k] = s
 	}
 	return s
@@ -285,7 +292,7 @@ func (p *SequencePredictor) succ2(k [2]string) *successors {
 func (p *SequencePredictor) succLag(id string) *successors {
 	s := p.lagged[id]
 	if s == nil {
-		s = new(successors)
+		s = &successors{limit: 768} // weights 3+2+1 per occurrence
 		p.lagged[id] = s
 	}
 	return s
@@ -418,7 +425,7 @@ func (p *SequencePredictor) mine() {
 		cur := head
 		for len(chain) < 6 {
 			s := p.lagged[cur]
-			if s == nil || s.total < 3 {
+			if s == nil || s.occ < 3 {
 				break
 			}
 			best, bestN := "", uint32(0)
@@ -427,7 +434,9 @@ func (p *SequencePredictor) mine() {
 					best, bestN = s.ids[i], s.n[i]
 				}
 			}
-			if best == "" || bestN < 3 || float64(bestN)/float64(s.total) < 0.4 {
+			// Confidence: the weighted share of cur's occurrences that
+			// best followed within three tasks (1 if always right after).
+			if best == "" || float64(bestN)/float64(3*s.occ) < 0.4 {
 				break
 			}
 			chain = append(chain, best)

@@ -56,9 +56,13 @@ const (
 	// EventThresholdAdjusted: adaptive scaling moved the warm threshold
 	// (Threshold is the new value, Reason why).
 	EventThresholdAdjusted
+	// EventPrewarmDeclined: a predicted specialist was not started because
+	// no idle specialist could make room or the one that could is worth more
+	// (Reason, Probability).
+	EventPrewarmDeclined
 )
 
-var eventNames = [...]string{"", "started", "start-failed", "cooled", "prewarm", "threshold-adjusted"}
+var eventNames = [...]string{"", "started", "start-failed", "cooled", "prewarm", "threshold-adjusted", "prewarm-declined"}
 
 // String returns the kind's name.
 func (k EventKind) String() string {

@@ -36,6 +36,9 @@ type Stats struct {
 	// only after the task had to wait for the start to finish);
 	// PrewarmsWasted cooled unused.
 	PrewarmsUsed, PrewarmsLate, PrewarmsWasted uint64
+	// PrewarmsDeclined counts predictions not acted on because making room
+	// would have cost more than they promised.
+	PrewarmsDeclined uint64
 	// PredictionAccuracy is PrewarmsUsed / (PrewarmsUsed + PrewarmsWasted):
 	// the share of decided pre-warms that were used before they cooled.
 	PredictionAccuracy float64
@@ -119,6 +122,7 @@ func (p *Pool) Stats() Stats {
 		Evictions:            p.evictions.Load(),
 		Cooled:               p.cooled.Load(),
 		PrewarmsWasted:       p.wasted.Load(),
+		PrewarmsDeclined:     p.declined.Load(),
 		QueueDepth:           int(p.queued.Load()),
 		WarmThreshold:        p.WarmThreshold(),
 		ThresholdAdjustments: p.adjustments.Load(),

@@ -1,0 +1,219 @@
+package pool_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/bumba/pooling/pool"
+)
+
+func observe(p *pool.SequencePredictor, ids ...string) []pool.Prediction {
+	var out []pool.Prediction
+	for _, id := range ids {
+		out = p.Observe(time.Time{}, id, "dept-"+id, nil)
+	}
+	return out
+}
+
+func prob(preds []pool.Prediction, id string) float64 {
+	for _, p := range preds {
+		if p.ID == id {
+			return p.Probability
+		}
+	}
+	return 0
+}
+
+func TestMarkovOrderOne(t *testing.T) {
+	p := pool.NewSequencePredictor(15, false)
+	for range 3 {
+		observe(p, "a", "b")
+	}
+	observe(p, "a", "c")
+	preds := observe(p, "a")
+	require.NotEmpty(t, preds)
+	assert.Equal(t, "b", preds[0].ID, "most likely first")
+	assert.InDelta(t, 0.75, prob(preds, "b"), 1e-9)
+	assert.InDelta(t, 0.25, prob(preds, "c"), 1e-9)
+	assert.Empty(t, observe(p, "unseen"), "no successor known")
+}
+
+func TestMarkovOrderTwoDisambiguates(t *testing.T) {
+	// After x→a comes b, after y→a comes c: order 1 cannot tell, order 2 can.
+	p := pool.NewSequencePredictor(15, false)
+	for range 4 {
+		observe(p, "x", "a", "b", "y", "a", "c")
+	}
+	preds := observe(p, "x", "a")
+	assert.InDelta(t, 1.0, prob(preds, "b"), 1e-9)
+	assert.Zero(t, prob(preds, "c"))
+	preds = observe(p, "y", "a")
+	assert.InDelta(t, 1.0, prob(preds, "c"), 1e-9)
+}
+
+func TestMarkovForgetsOldHabits(t *testing.T) {
+	p := pool.NewSequencePredictor(15, false)
+	for range 200 {
+		observe(p, "a", "b")
+	}
+	for range 200 {
+		observe(p, "a", "c")
+	}
+	preds := observe(p, "z", "a") // order 1 context
+	assert.Greater(t, prob(preds, "c"), prob(preds, "b"), "halving lets recent successors win")
+}
+
+func TestDeclaredWorkflowDetectedAtSecondTask(t *testing.T) {
+	wf := pool.Workflow{Name: "FULL_STACK", Steps: []string{"api", "db", "react", "qa"}}
+	p := pool.NewSequencePredictor(15, true, wf)
+	preds := observe(p, "api")
+	assert.Zero(t, prob(preds, "react"), "one task is not yet a workflow")
+	preds = observe(p, "db")
+	assert.InDelta(t, 0.9, prob(preds, "react"), 1e-9)
+	assert.InDelta(t, 0.9, prob(preds, "qa"), 1e-9)
+	st := p.WorkflowStats()
+	assert.Equal(t, uint64(1), st.Detections)
+	assert.Equal(t, uint64(0), st.Seen, "seen needs three steps")
+	observe(p, "noise", "react")
+	st = p.WorkflowStats()
+	assert.Equal(t, uint64(1), st.Seen)
+	assert.Equal(t, uint64(1), st.Recognised)
+	assert.Equal(t, 1, st.Declared)
+	assert.InDelta(t, 1.0, st.DetectionRate(), 1e-9)
+}
+
+func TestWorkflowWithSkippedStepIsSeen(t *testing.T) {
+	wf := pool.Workflow{Name: "W", Steps: []string{"a", "b", "c", "d"}}
+	p := pool.NewSequencePredictor(15, true, wf)
+	preds := observe(p, "a", "c") // b skipped
+	assert.Greater(t, prob(preds, "d"), 0.0)
+	observe(p, "d")
+	st := p.WorkflowStats()
+	assert.Equal(t, uint64(1), st.Seen)
+	assert.Equal(t, uint64(1), st.Recognised)
+}
+
+func TestWorkflowMatchExpiresOutsideWindow(t *testing.T) {
+	wf := pool.Workflow{Name: "W", Steps: []string{"a", "b", "c"}}
+	p := pool.NewSequencePredictor(3, true, wf)
+	observe(p, "a", "x1", "x2", "x3", "x4", "b", "c")
+	assert.Zero(t, p.WorkflowStats().Seen, "steps too far apart are no instance")
+}
+
+func TestWorkflowDetectionOff(t *testing.T) {
+	wf := pool.Workflow{Name: "W", Steps: []string{"a", "b", "c"}}
+	p := pool.NewSequencePredictor(15, false, wf)
+	preds := observe(p, "a", "b")
+	assert.Zero(t, prob(preds, "c"))
+	assert.Zero(t, p.WorkflowStats().Detections)
+}
+
+func TestLearnsRecurringCrossDepartmentWorkflow(t *testing.T) {
+	// design → build → test recurs with one unrelated task interleaved and
+	// two to six unrelated tasks between instances.
+	p := pool.NewSequencePredictor(15, true)
+	for i := range 60 {
+		p.Observe(time.Time{}, "design", "DESIGN", nil)
+		p.Observe(time.Time{}, fmt.Sprintf("noise%d", i%7), "OTHER", nil)
+		p.Observe(time.Time{}, "build", "ENGINEERING", nil)
+		p.Observe(time.Time{}, "test", "QA", nil)
+		for j := range 2 + i%5 {
+			p.Observe(time.Time{}, fmt.Sprintf("noise%d", (i+j+3)%7), "OTHER", nil)
+		}
+	}
+	learned := p.Workflows()
+	require.Len(t, learned, 1)
+	assert.Equal(t, []string{"design", "build", "test"}, learned[0].Steps)
+	assert.Equal(t, "learned:design", learned[0].Name)
+	assert.Greater(t, p.WorkflowStats().Learned, 0)
+	// Once learned, a new instance is recognised at its second task.
+	before := p.WorkflowStats()
+	p.Observe(time.Time{}, "design", "DESIGN", nil)
+	preds := p.Observe(time.Time{}, "build", "ENGINEERING", nil)
+	assert.Greater(t, prob(preds, "test"), 0.5)
+	assert.Greater(t, p.WorkflowStats().Detections, before.Detections)
+}
+
+// A trained pool warms the expected next specialist before its task arrives,
+// and counts the pre-warm as used.
+func TestPoolPrewarmsPredictedSpecialist(t *testing.T) {
+	f := newFake(t)
+	pred := pool.NewSequencePredictor(15, false)
+	for range 5 {
+		observe(pred, "s0", "s1", "s5")
+	}
+	p := f.newPool(f.specs(6, 1), pool.WithMaxWarm(3), pool.WithPredictor(pred))
+	run(t, p, "s0")
+	e := f.waitEvent(pool.EventPrewarm, "s1")
+	assert.InDelta(t, 1.0, e.Probability, 1e-9)
+	f.waitEvent(pool.EventStarted, "s1")
+	res := run(t, p, "s1")
+	assert.True(t, res.Warm, "pre-warmed in time")
+	st := p.Stats()
+	assert.GreaterOrEqual(t, st.Prewarms, uint64(1))
+	assert.GreaterOrEqual(t, st.PrewarmsUsed, uint64(1))
+	assert.Greater(t, st.PredictionAccuracy, 0.0)
+	assert.Equal(t, st.PrewarmsUsed, p.Specialists()[1].Prewarms-0, "s1's pre-warms were all used")
+}
+
+func TestWastedPrewarmLowersAccuracy(t *testing.T) {
+	f := newFake(t)
+	p := f.newPool(f.specs(4, 1), pool.WithMaxWarm(2), pool.WithCooldown(0),
+		pool.WithAdaptiveScaling(false), pool.WithWarmThreshold(1), pool.WithMaintenanceInterval(time.Second))
+	run(t, p, "s0")
+	run(t, p, "s1")
+	f.clk.Add(time.Second)
+	p.Stats() // both cool
+	drain(f)
+	run(t, p, "s0") // predicts s1
+	f.waitEvent(pool.EventStarted, "s1")
+	f.clk.Add(time.Second) // s1 cools unused (the prediction's hold has passed)
+	f.clk.Add(time.Second)
+	st := p.Stats()
+	assert.Equal(t, pool.StateCold, stateOf(p, "s1"))
+	assert.Equal(t, uint64(1), st.PrewarmsWasted)
+	assert.Equal(t, uint64(0), st.PrewarmsUsed)
+	assert.Zero(t, st.PredictionAccuracy)
+}
+
+// A pre-warm is declined when the only idle victim is worth more than the
+// prediction: the Warmer is never asked to start it.
+func TestPrewarmDoesNotEvictMoreValuableSpecialist(t *testing.T) {
+	f := newFake(t)
+	pred := &fixedPredictor{preds: map[string][]pool.Prediction{"s0": {{ID: "s1", Probability: 0.35}}}}
+	p := f.newPool(f.specs(3, 1), pool.WithMaxWarm(2), pool.WithPredictor(pred),
+		pool.WithCooldown(time.Hour), pool.WithAdaptiveScaling(false))
+	for range 5 {
+		run(t, p, "s2") // s2: score ≈ 0.95, more than s1's 0.35
+	}
+	// s0 takes the second slot; the prediction for s1 would need s2's.
+	run(t, p, "s0")
+	e := f.waitEvent(pool.EventPrewarmDeclined, "s1")
+	assert.Contains(t, e.Reason, "not worth")
+	assert.Equal(t, pool.StateWarm, stateOf(p, "s2"))
+	assert.Equal(t, pool.StateCold, stateOf(p, "s1"))
+	assert.Zero(t, f.startsOf("s1"))
+	assert.Zero(t, p.Stats().Evictions)
+	assert.Equal(t, uint64(1), p.Stats().PrewarmsDeclined)
+
+	// A likelier prediction wins over a cold-ish specialist.
+	pred.set("s0", []pool.Prediction{{ID: "s1", Probability: 0.99}})
+	f.clk.Add(3 * time.Minute) // s2's score decays to ≈ 0.09
+	run(t, p, "s0")
+	f.waitEvent(pool.EventStarted, "s1")
+	assert.Equal(t, pool.StateCold, stateOf(p, "s2"))
+	assert.Equal(t, pool.StateWarm, stateOf(p, "s1"))
+}
+
+func drain(f *fake) {
+	for len(f.events) > 0 {
+		<-f.events
+	}
+}
+
+var _ = context.Background
