@@ -1,0 +1,215 @@
+package pool_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/bumba/pooling/pool"
+)
+
+func TestConcurrentWarmerBoundsConcurrency(t *testing.T) {
+	w := pool.NewConcurrentWarmer(2)
+	var running, peak atomic.Int32
+	release := make(chan struct{})
+	started := make(chan string, 5)
+	batch := make([]pool.WarmRequest, 5)
+	for i := range batch {
+		id := string(rune('a' + i))
+		batch[i] = pool.WarmRequest{ID: id, Start: func() error {
+			n := running.Add(1)
+			for {
+				p := peak.Load()
+				if n <= p || peak.CompareAndSwap(p, n) {
+					break
+				}
+			}
+			started <- id
+			<-release
+			running.Add(-1)
+			return nil
+		}}
+	}
+	done := make(chan []error)
+	go func() { done <- w.Warm(context.Background(), batch) }()
+	<-started
+	<-started
+	select {
+	case id := <-started:
+		t.Fatalf("third start %s ran while two held the slots", id)
+	default:
+	}
+	close(release)
+	errs := <-done
+	assert.Len(t, errs, 5)
+	for _, err := range errs {
+		assert.NoError(t, err)
+	}
+	assert.Equal(t, int32(2), peak.Load())
+}
+
+func TestConcurrentWarmerSingleflight(t *testing.T) {
+	w := pool.NewConcurrentWarmer(4)
+	var calls atomic.Int32
+	release := make(chan struct{})
+	entered := make(chan struct{})
+	boom := errors.New("boom")
+	start := func() error {
+		if calls.Add(1) == 1 {
+			close(entered)
+		}
+		<-release
+		return boom
+	}
+	first := make(chan error)
+	go func() { first <- w.Warm(context.Background(), []pool.WarmRequest{{ID: "x", Start: start}})[0] }()
+	<-entered
+	// A caller whose context has already ended still joins the start in
+	// flight before it gives up; once Warm returns, it has joined.
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	for range 5 {
+		err := w.Warm(gone, []pool.WarmRequest{{ID: "x", Start: start}})[0]
+		assert.ErrorIs(t, err, context.Canceled)
+	}
+	// A caller that stays gets the shared outcome.
+	second := make(chan error)
+	go func() { second <- w.Warm(context.Background(), []pool.WarmRequest{{ID: "x", Start: start}})[0] }()
+	close(release)
+	assert.ErrorIs(t, <-first, boom)
+	assert.Equal(t, int32(1), calls.Load(), "one start for every caller that came while it ran")
+	// The second caller either joined (boom, no new start) or came after the
+	// first finished and ran its own.
+	err := <-second
+	assert.ErrorIs(t, err, boom)
+	assert.LessOrEqual(t, calls.Load(), int32(2))
+	// Another key is not held up by x.
+	assert.NoError(t, w.Warm(context.Background(), []pool.WarmRequest{{ID: "y", Start: func() error { return nil }}})[0])
+}
+
+func TestConcurrentWarmerCallerGivesUpStartGoesOn(t *testing.T) {
+	w := pool.NewConcurrentWarmer(1)
+	release := make(chan struct{})
+	finished := make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	got := make(chan error)
+	go func() {
+		got <- w.Warm(ctx, []pool.WarmRequest{{ID: "x", Start: func() error {
+			<-release
+			close(finished)
+			return nil
+		}}})[0]
+	}()
+	cancel()
+	assert.ErrorIs(t, <-got, context.Canceled)
+	close(release)
+	<-finished // the start ran to its end although its caller left
+}
+
+func TestPoolBatchesPrewarms(t *testing.T) {
+	f := newFake(t)
+	rec := &recordingWarmer{inner: pool.NewConcurrentWarmer(3)}
+	preds := []pool.Prediction{}
+	for _, id := range []string{"s1", "s2", "s3", "s4", "s5"} {
+		preds = append(preds, pool.Prediction{ID: id, Probability: 0.9})
+	}
+	pred := &fixedPredictor{preds: map[string][]pool.Prediction{"s0": preds}}
+	p := f.newPool(f.specs(8, 8), pool.WithMaxWarm(8), pool.WithBatchSize(2), pool.WithWarmer(rec), pool.WithPredictor(pred))
+	run(t, p, "s0")
+	started := map[string]bool{}
+	for len(started) < 5 {
+		if e := f.waitEvent(pool.EventStarted, ""); e.Specialist != "s0" {
+			started[e.Specialist] = true
+		}
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	// One demand batch for s0, then pre-warm batches of at most 2.
+	require.Len(t, rec.batches, 4)
+	assert.Equal(t, []string{"s0"}, rec.batches[0])
+	assert.Equal(t, [][]string{{"s1", "s2"}, {"s3", "s4"}, {"s5"}}, rec.batches[1:])
+	assert.Equal(t, uint64(5), p.Stats().Prewarms)
+}
+
+func TestDepartmentBalancerPick(t *testing.T) {
+	b := pool.DepartmentBalancer{}
+	c := func(id string, st pool.State, inflight int, score float64) pool.Candidate {
+		return pool.Candidate{ID: id, State: st, Inflight: inflight, Score: score}
+	}
+	cases := []struct {
+		name  string
+		cands []pool.Candidate
+		want  string
+	}{
+		{"idle warm beats busy", []pool.Candidate{c("a", pool.StateActive, 1, 0.9), c("b", pool.StateWarm, 0, 0.1)}, "b"},
+		{"least busy active", []pool.Candidate{c("a", pool.StateActive, 3, 0.9), c("b", pool.StateActive, 1, 0.1)}, "b"},
+		{"warming beats cold", []pool.Candidate{c("a", pool.StateCold, 0, 0.9), c("b", pool.StateWarming, 0, 0)}, "b"},
+		{"highest score among cold", []pool.Candidate{c("a", pool.StateCold, 0, 0.2), c("b", pool.StateError, 0, 0.7), c("c", pool.StateCold, 0, 0.5)}, "b"},
+		{"highest score among warm", []pool.Candidate{c("a", pool.StateWarm, 0, 0.2), c("b", pool.StateWarm, 0, 0.7)}, "b"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, tc.cands[b.Pick("d", tc.cands)].ID)
+		})
+	}
+}
+
+func TestDepartmentBalancerVictim(t *testing.T) {
+	cands := []pool.Candidate{
+		{ID: "lonely", Department: "DESIGN", Value: 0.1, DepartmentWarm: 1, DepartmentIdle: time.Second},
+		{ID: "crowded", Department: "BACKEND", Value: 0.5, DepartmentWarm: 4, DepartmentIdle: time.Second},
+		{ID: "stale", Department: "QA", Value: 0.3, DepartmentWarm: 1, DepartmentIdle: time.Hour},
+	}
+	off := pool.DepartmentBalancer{}
+	assert.Equal(t, "lonely", cands[off.Victim(cands)].ID, "without balance: lowest value")
+	on := pool.DepartmentBalancer{Protect: time.Minute}
+	assert.Equal(t, "stale", cands[on.Victim(cands)].ID, "spare the last warm one of an active department")
+	only := cands[:1]
+	assert.Equal(t, 0, on.Victim(only), "protected ones go when nothing else can")
+}
+
+func TestPoolUsesBalancerForDepartmentTasks(t *testing.T) {
+	f := newFake(t)
+	p := f.newPool(f.specs(4, 4), pool.WithBalancer(lastPicker{}), pool.WithPredictor(noPrediction{}))
+	res, err := p.Execute(context.Background(), pool.Task{Department: "d0"})
+	require.NoError(t, err)
+	assert.Equal(t, "s3", res.Specialist)
+}
+
+type lastPicker struct{ pool.DepartmentBalancer }
+
+func (lastPicker) Pick(_ string, c []pool.Candidate) int { return len(c) - 1 }
+
+func TestDepartmentBalanceSparesLastWarmOfBusyDepartment(t *testing.T) {
+	f := newFake(t)
+	specs := []pool.Spec{
+		f.spec("design", "DESIGN", pool.PriorityLow, 1),
+		f.spec("be1", "BACKEND", pool.PriorityHigh, 1),
+		f.spec("be2", "BACKEND", pool.PriorityHigh, 1),
+		f.spec("be3", "BACKEND", pool.PriorityHigh, 1),
+	}
+	for _, balance := range []bool{true, false} {
+		f := newFake(t)
+		for i := range specs {
+			specs[i].Start = f.spec(specs[i].ID, specs[i].Department, specs[i].Priority, 1).Start
+		}
+		p := f.newPool(specs, pool.WithMaxWarm(3), pool.WithPredictor(noPrediction{}), pool.WithDepartmentBalance(balance))
+		run(t, p, "design")
+		run(t, p, "be1")
+		run(t, p, "be1")
+		run(t, p, "be3")
+		run(t, p, "be2") // needs a slot: design has the lowest value, be3 the next
+		if balance {
+			assert.Equal(t, pool.StateWarm, stateOf(p, "design"), "DESIGN's only warm specialist is spared")
+			assert.Equal(t, pool.StateCold, stateOf(p, "be3"))
+		} else {
+			assert.Equal(t, pool.StateCold, stateOf(p, "design"))
+			assert.Equal(t, pool.StateWarm, stateOf(p, "be3"))
+		}
+	}
+}
