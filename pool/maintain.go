@@ -59,7 +59,12 @@ func (p *Pool) maintain(now time.Time) {
 			i++
 			continue
 		}
-		out = append(out, cooling{s, p.evictLocked(s)}) // swaps p.warm[i]
+		inst, ok := p.evictLocked(s) // swaps p.warm[i] when ok
+		if !ok {
+			i++
+			continue
+		}
+		out = append(out, cooling{s, inst})
 	}
 	p.mu.Unlock()
 	for _, c := range out {
@@ -143,7 +148,10 @@ func (p *Pool) finishClose() {
 	warm := append([]*specialist(nil), p.warm...)
 	insts := make([]Instance, len(warm))
 	for i, s := range warm {
-		insts[i] = p.evictLocked(s)
+		s.mu.Lock() // nothing runs any more: take even a warming one's slot
+		insts[i] = s.takeLocked(p)
+		s.mu.Unlock()
+		p.removeWarmLocked(s)
 	}
 	p.mu.Unlock()
 	for i, s := range warm {

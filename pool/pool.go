@@ -90,6 +90,7 @@ type specialist struct {
 
 	mu        sync.Mutex
 	state     State
+	starting  bool // a start is under way (it may still wait for a slot)
 	inst      Instance
 	inflight  int
 	waiting   int
@@ -409,6 +410,9 @@ func (p *Pool) waitWarm(ctx context.Context, s *specialist, nowN int64, w float6
 			s.mu.Unlock()
 			return inst, nil
 		}
+		if errors.Is(err, errNotWorth) || errors.Is(err, errNoRoom) {
+			err = nil // joined a pre-warm that was declined: start on demand
+		}
 		if err != nil || attempt == 2 || ctx.Err() != nil {
 			s.waiting--
 			s.tasks++
@@ -536,22 +540,24 @@ func (p *Pool) start(s *specialist, prewarm bool) error {
 	case StateWarm, StateActive:
 		s.mu.Unlock()
 		return nil
-	case StateWarming:
+	}
+	if s.starting {
 		// Only a Warmer without singleflight gets here.
 		s.mu.Unlock()
-		return fmt.Errorf("pool: %q is already warming: %w", s.spec.ID, ErrStartFailed)
+		return fmt.Errorf("pool: %q is already starting: %w", s.spec.ID, ErrStartFailed)
 	}
 	if prewarm && s.waiting > 0 {
 		prewarm = false // a task waits: this is its start now
 	}
-	prev := s.state
-	s.setState(StateWarming)
+	s.starting = true
 	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.starting = false
+		s.mu.Unlock()
+	}()
 
 	if err := p.reserve(s, prewarm); err != nil {
-		s.mu.Lock()
-		s.setState(prev)
-		s.mu.Unlock()
 		p.declined.Add(1)
 		p.emit(Event{Kind: EventPrewarmDeclined, Specialist: s.spec.ID, Department: s.spec.Department,
 			Probability: math.Float64frombits(s.expectP.Load()), Reason: err.Error()})
@@ -637,11 +643,17 @@ func (p *Pool) reserve(s *specialist, prewarm bool) error {
 			p.warm = append(p.warm, s)
 			p.memUsed += need
 			s.reserved = need
+			s.mu.Lock()
+			s.setState(StateWarming) // warming holds its slot
+			s.mu.Unlock()
 			p.mu.Unlock()
 			return nil
 		}
 		now := p.clk.Now().UnixNano()
 		v, vValue := p.victimLocked(now, s)
+		if prewarm && s.hasWaiters() {
+			prewarm = false // a task joined this start: it is a demand start now
+		}
 		if v == nil {
 			if prewarm {
 				p.mu.Unlock()
@@ -664,12 +676,21 @@ func (p *Pool) reserve(s *specialist, prewarm bool) error {
 				return errNotWorth
 			}
 		}
-		inst := p.evictLocked(v)
+		inst, ok := p.evictLocked(v)
+		if !ok {
+			continue // it got a task meanwhile: choose again
+		}
 		p.evictions.Add(1)
 		p.mu.Unlock()
 		p.closeInstance(v, inst, "evicted")
 		p.mu.Lock()
 	}
+}
+
+func (s *specialist) hasWaiters() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.waiting > 0
 }
 
 // valueLocked is what keeping s warm is worth: the probability it is needed
@@ -732,20 +753,31 @@ func (p *Pool) victimLocked(nowN int64, except *specialist) (*specialist, float6
 	return p.warm[idx[i]], cands[i].Value
 }
 
-// evictLocked takes an idle specialist out of the warm set and returns its
-// instance for closing outside the lock.
-func (p *Pool) evictLocked(v *specialist) Instance {
+// evictLocked takes v out of the warm set if it is still idle (a task may
+// have taken it since it was chosen: the hot path does not hold p.mu) and
+// returns its instance for closing outside the lock.
+func (p *Pool) evictLocked(v *specialist) (Instance, bool) {
 	v.mu.Lock()
-	inst := v.inst
-	v.inst = nil
-	v.mem = 0
-	v.setState(StateCooling)
-	if v.prewarmed {
-		v.prewarmed = false
-		p.wasted.Add(1)
+	if v.state != StateWarm || v.inflight != 0 || v.waiting != 0 {
+		v.mu.Unlock()
+		return nil, false
 	}
+	inst := v.takeLocked(p)
 	v.mu.Unlock()
 	p.removeWarmLocked(v)
+	return inst, true
+}
+
+// takeLocked moves s to cooling and hands over its instance.
+func (s *specialist) takeLocked(p *Pool) Instance {
+	inst := s.inst
+	s.inst = nil
+	s.mem = 0
+	s.setState(StateCooling)
+	if s.prewarmed {
+		s.prewarmed = false
+		p.wasted.Add(1)
+	}
 	return inst
 }
 

@@ -115,8 +115,22 @@ type match struct {
 	next       int // index of the next step expected
 	matched    int // steps matched so far
 	lastSeq    uint64
+	seqs       [8]uint64 // the tasks matched (the first eight)
 	recognised bool
 	seen       bool
+	dead       bool // a rival reading of tasks another match explained
+}
+
+// shares reports whether m and o matched a common task.
+func (m *match) shares(o *match) bool {
+	for _, a := range m.seqs[:min(m.matched, len(m.seqs))] {
+		for _, b := range o.seqs[:min(o.matched, len(o.seqs))] {
+			if a == b {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 const successorSlots = 8
@@ -346,7 +360,7 @@ func (p *SequencePredictor) advanceWorkflows(id string, dst []Prediction) []Pred
 	// Drop matches that made no progress inside the window.
 	live := p.matches[:0]
 	for _, m := range p.matches {
-		if p.seq-m.lastSeq <= uint64(p.window) && m.next < len(m.f.steps) {
+		if p.seq-m.lastSeq <= uint64(p.window) && m.next < len(m.f.steps) && !m.dead {
 			live = append(live, m)
 		}
 	}
@@ -355,6 +369,9 @@ func (p *SequencePredictor) advanceWorkflows(id string, dst []Prediction) []Pred
 	advanced := false
 	for i := range p.matches {
 		m := &p.matches[i]
+		if m.dead || m.next >= len(m.f.steps) {
+			continue
+		}
 		step := -1
 		switch {
 		case m.f.steps[m.next] == id:
@@ -367,6 +384,9 @@ func (p *SequencePredictor) advanceWorkflows(id string, dst []Prediction) []Pred
 		}
 		advanced = true
 		m.next = step + 1
+		if m.matched < len(m.seqs) {
+			m.seqs[m.matched] = p.seq
+		}
 		m.matched++
 		m.lastSeq = p.seq
 		if m.matched == 2 {
@@ -381,6 +401,13 @@ func (p *SequencePredictor) advanceWorkflows(id string, dst []Prediction) []Pred
 			p.stats.Seen++
 			if m.recognised {
 				p.stats.Recognised++
+			}
+			// These tasks are this instance: rival readings of them (the
+			// same tasks matched to another workflow) are dropped.
+			for j := range p.matches {
+				if j != i && !p.matches[j].seen && m.shares(&p.matches[j]) {
+					p.matches[j].dead = true
+				}
 			}
 		}
 		if m.recognised && m.next < len(m.f.steps) {
@@ -397,7 +424,7 @@ func (p *SequencePredictor) advanceWorkflows(id string, dst []Prediction) []Pred
 	// one (a workflow's step that is also another's start is counted once).
 	if !advanced {
 		for _, f := range p.byFirst[id] {
-			p.matches = append(p.matches, match{f: f, next: 1, matched: 1, lastSeq: p.seq})
+			p.matches = append(p.matches, match{f: f, next: 1, matched: 1, lastSeq: p.seq, seqs: [8]uint64{p.seq}})
 		}
 	}
 	if len(p.matches) > 4*p.window {
