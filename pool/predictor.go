@@ -2,6 +2,7 @@ package pool
 
 import (
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -84,13 +85,19 @@ type SequencePredictor struct {
 	window    int
 	workflows bool
 	seq       uint64
-	hist      []histEntry // ring of the last window tasks
-	order1    map[string]*successors
-	order2    map[[2]string]*successors
-	lagged    map[string]*successors // lag 1–3 successors, for mining
-	dept      map[string]string
+
+	// Specialists are interned: the model works on small integers.
+	index map[string]int32
+	names []string
+	depts []string
+
+	hist    []histEntry // the last window tasks, oldest first
+	order1  []*successors
+	order2  map[uint64]*successors
+	lagged  []*successors // lag 1–3 successors, for mining
+	byFirst [][]*flow
+
 	flows     []*flow
-	byFirst   map[string][]*flow
 	matches   []match
 	declared  int
 	stats     WorkflowStats
@@ -98,14 +105,13 @@ type SequencePredictor struct {
 }
 
 type histEntry struct {
-	id  string
+	id  int32
 	seq uint64
 }
 
 type flow struct {
 	name      string
-	steps     []string
-	learned   bool
+	steps     []int32
 	detected  uint64
 	completed uint64
 }
@@ -141,25 +147,25 @@ type successors struct {
 	total uint32 // sum of n
 	limit uint32 // counts halve when total reaches it
 	occ   uint32 // occurrences of the context itself (lagged only)
-	ids   [successorSlots]string
+	ids   [successorSlots]int32
 	n     [successorSlots]uint32
 }
 
-func (s *successors) add(id string, w uint32) {
+func (s *successors) add(id int32, w uint32) {
 	s.total += w
-	min := 0
+	low := 0
 	for i := range s.ids {
 		if s.ids[i] == id && s.n[i] > 0 {
 			s.n[i] += w
 			s.maybeHalve()
 			return
 		}
-		if s.n[i] < s.n[min] {
-			min = i
+		if s.n[i] < s.n[low] {
+			low = i
 		}
 	}
-	s.ids[min] = id
-	s.n[min] += w
+	s.ids[low] = id
+	s.n[low] += w
 	s.maybeHalve()
 }
 
@@ -175,40 +181,47 @@ func (s *successors) maybeHalve() {
 	}
 }
 
-func (s *successors) prob(id string) (float64, uint32) {
-	for i := range s.ids {
-		if s.ids[i] == id && s.n[i] > 0 {
-			return float64(s.n[i]) / float64(s.total), s.n[i]
-		}
-	}
-	return 0, 0
-}
-
 // NewSequencePredictor returns the default Predictor looking back over window
 // tasks, knowing the declared workflows; detect turns workflow detection on.
 func NewSequencePredictor(window int, detect bool, declared ...Workflow) *SequencePredictor {
-	if window < 2 {
-		window = 2
-	}
 	p := &SequencePredictor{
-		window:    window,
+		window:    max(window, 2),
 		workflows: detect,
-		hist:      make([]histEntry, 0, window),
-		order1:    make(map[string]*successors),
-		order2:    make(map[[2]string]*successors),
-		lagged:    make(map[string]*successors),
-		dept:      make(map[string]string),
-		byFirst:   make(map[string][]*flow),
+		index:     make(map[string]int32),
+		order2:    make(map[uint64]*successors),
 	}
+	p.hist = make([]histEntry, 0, p.window)
 	for _, w := range declared {
 		if len(w.Steps) < 2 {
 			continue
 		}
-		p.addFlow(&flow{name: w.Name, steps: slices.Clone(w.Steps)})
+		steps := make([]int32, len(w.Steps))
+		for i, id := range w.Steps {
+			steps[i] = p.intern(id, "")
+		}
+		p.addFlow(&flow{name: w.Name, steps: steps})
 		p.declared++
 	}
 	p.stats.Declared = p.declared
 	return p
+}
+
+// intern returns id's number, adding it (with its department, if known).
+func (p *SequencePredictor) intern(id, dept string) int32 {
+	if n, ok := p.index[id]; ok {
+		if dept != "" && p.depts[n] == "" {
+			p.depts[n] = dept
+		}
+		return n
+	}
+	n := int32(len(p.names))
+	p.index[id] = n
+	p.names = append(p.names, id)
+	p.depts = append(p.depts, dept)
+	p.order1 = append(p.order1, nil)
+	p.lagged = append(p.lagged, nil)
+	p.byFirst = append(p.byFirst, nil)
+	return n
 }
 
 func (p *SequencePredictor) addFlow(f *flow) {
@@ -225,13 +238,17 @@ func (p *SequencePredictor) WorkflowStats() WorkflowStats {
 	return s
 }
 
-// Workflows returns the declared and learned workflows.
+// Workflows returns the declared and then the learned workflows.
 func (p *SequencePredictor) Workflows() []Workflow {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	out := make([]Workflow, len(p.flows))
 	for i, f := range p.flows {
-		out[i] = Workflow{Name: f.name, Steps: slices.Clone(f.steps)}
+		steps := make([]string, len(f.steps))
+		for j, n := range f.steps {
+			steps[j] = p.names[n]
+		}
+		out[i] = Workflow{Name: f.name, Steps: steps}
 	}
 	return out
 }
@@ -241,31 +258,31 @@ func (p *SequencePredictor) Observe(_ time.Time, id, department string, dst []Pr
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.seq++
-	if _, ok := p.dept[id]; !ok {
-		p.dept[id] = department
-	}
+	cur := p.intern(id, department)
 	n := len(p.hist)
-	var prev1, prev2 string
+	prev1, prev2 := int32(-1), int32(-1)
 	if n >= 1 {
 		prev1 = p.hist[n-1].id
+		p.succ(&p.order1[prev1], 256).add(cur, 1)
 	}
 	if n >= 2 {
 		prev2 = p.hist[n-2].id
-	}
-	if prev1 != "" {
-		p.succ1(prev1).add(id, 1)
-		if prev2 != "" {
-			p.succ2([2]string{prev2, prev1}).add(id, 1)
+		k := pairKey(prev2, prev1)
+		s := p.order2[k]
+		if s == nil {
+			s = &successors{limit: 256}
+			p.order2[k] = s
 		}
+		s.add(cur, 1)
 	}
 	if p.workflows {
 		// Successors at lag 1, 2, 3 weigh 3, 2, 1 and feed workflow mining:
 		// concurrent workflows interleave, so a next step is often not the
 		// very next task. Repeats of one specialist are not a sequence.
-		p.succLag(id).occ++
+		p.succ(&p.lagged[cur], 768).occ++
 		for lag := 1; lag <= 3 && lag <= n; lag++ {
-			if prev := p.hist[n-lag].id; prev != id {
-				p.succLag(prev).add(id, uint32(4-lag))
+			if prev := p.hist[n-lag].id; prev != cur {
+				p.succ(&p.lagged[prev], 768).add(cur, uint32(4-lag))
 			}
 		}
 	}
@@ -273,50 +290,34 @@ func (p *SequencePredictor) Observe(_ time.Time, id, department string, dst []Pr
 		copy(p.hist, p.hist[1:])
 		p.hist = p.hist[:n-1]
 	}
-	p.hist = append(p.hist, histEntry{id: id, seq: p.seq})
+	p.hist = append(p.hist, histEntry{id: cur, seq: p.seq})
 
 	if p.workflows {
-		dst = p.advanceWorkflows(id, dst)
-		if p.seq-p.lastMined >= 128 {
+		dst = p.advanceWorkflows(cur, dst)
+		// Mining costs O(specialists): run it as often as that stays a
+		// small share of the work per task.
+		if p.seq-p.lastMined >= uint64(max(128, 2*len(p.names))) {
 			p.lastMined = p.seq
 			p.mine()
 		}
 	}
-	return p.markov(prev1, id, dst)
+	return p.markov(prev1, cur, dst)
 }
 
-func (p *SequencePredictor) succ1(id string) *successors {
-	s := p.order1[id]
-	if s == nil {
-		s = &successors{limit: 256}
-		p.order1[id] = s
-	}
-	return s
-}
+func pairKey(a, b int32) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
 
-func (p *SequencePredictor) succ2(k [2]string) *successors {
-	s := p.order2[k]
-	if s == nil {
-		s = &successors{limit: 256}
-		p.order2[k] = s
+func (p *SequencePredictor) succ(slot **successors, limit uint32) *successors {
+	if *slot == nil {
+		*slot = &successors{limit: limit}
 	}
-	return s
-}
-
-func (p *SequencePredictor) succLag(id string) *successors {
-	s := p.lagged[id]
-	if s == nil {
-		s = &successors{limit: 768} // weights 3+2+1 per occurrence
-		p.lagged[id] = s
-	}
-	return s
+	return *slot
 }
 
 // markov appends the successors of the current context.
-func (p *SequencePredictor) markov(prev, cur string, dst []Prediction) []Prediction {
+func (p *SequencePredictor) markov(prev, cur int32, dst []Prediction) []Prediction {
 	ctx := p.order1[cur]
-	if prev != "" {
-		if s := p.order2[[2]string{prev, cur}]; s != nil && s.total >= 2 {
+	if prev >= 0 {
+		if s := p.order2[pairKey(prev, cur)]; s != nil && s.total >= 2 {
 			ctx = s
 		}
 	}
@@ -328,7 +329,7 @@ func (p *SequencePredictor) markov(prev, cur string, dst []Prediction) []Predict
 		if ctx.n[i] == 0 {
 			continue
 		}
-		dst = appendMax(dst, start, Prediction{ID: ctx.ids[i], Probability: float64(ctx.n[i]) / float64(ctx.total)})
+		dst = appendMax(dst, start, Prediction{ID: p.names[ctx.ids[i]], Probability: float64(ctx.n[i]) / float64(ctx.total)})
 	}
 	slices.SortFunc(dst[start:], func(a, b Prediction) int {
 		switch {
@@ -356,8 +357,8 @@ func appendMax(dst []Prediction, start int, q Prediction) []Prediction {
 	return append(dst, q)
 }
 
-func (p *SequencePredictor) advanceWorkflows(id string, dst []Prediction) []Prediction {
-	// Drop matches that made no progress inside the window.
+func (p *SequencePredictor) advanceWorkflows(id int32, dst []Prediction) []Prediction {
+	// Drop matches that ended or made no progress inside the window.
 	live := p.matches[:0]
 	for _, m := range p.matches {
 		if p.seq-m.lastSeq <= uint64(p.window) && m.next < len(m.f.steps) && !m.dead {
@@ -416,7 +417,7 @@ func (p *SequencePredictor) advanceWorkflows(id string, dst []Prediction) []Pred
 				prob = float64(m.f.completed) / float64(m.f.detected)
 			}
 			for j := m.next; j < len(m.f.steps) && j < m.next+2; j++ {
-				dst = appendMax(dst, 0, Prediction{ID: m.f.steps[j], Probability: prob})
+				dst = appendMax(dst, 0, Prediction{ID: p.names[m.f.steps[j]], Probability: prob})
 			}
 		}
 	}
@@ -435,27 +436,31 @@ func (p *SequencePredictor) advanceWorkflows(id string, dst []Prediction) []Pred
 
 // mine turns confident lag-1–3 successor chains into learned workflows.
 func (p *SequencePredictor) mine() {
-	known := make(map[string]bool, len(p.flows))
+	known := make(map[uint64]bool, 4*len(p.flows))
 	for _, f := range p.flows {
 		for i := 0; i+1 < len(f.steps); i++ {
-			known[f.steps[i]+"\x00"+f.steps[i+1]] = true
+			known[pairKey(f.steps[i], f.steps[i+1])] = true
 		}
 	}
-	heads := make([]string, 0, len(p.lagged))
-	for id := range p.lagged {
-		heads = append(heads, id)
+	// Heads in name order, so that what is learned does not depend on the
+	// order specialists were first seen.
+	heads := make([]int32, 0, len(p.names))
+	for n, s := range p.lagged {
+		if s != nil && s.occ >= 3 {
+			heads = append(heads, int32(n))
+		}
 	}
-	slices.Sort(heads) // deterministic learning order
+	slices.SortFunc(heads, func(a, b int32) int { return strings.Compare(p.names[a], p.names[b]) })
 	for _, head := range heads {
-		chain := []string{head}
-		depts := map[string]bool{p.dept[head]: true}
+		chain := []int32{head}
+		depts := map[string]bool{p.depts[head]: true}
 		cur := head
 		for len(chain) < 6 {
 			s := p.lagged[cur]
 			if s == nil || s.occ < 3 {
 				break
 			}
-			best, bestN := "", uint32(0)
+			best, bestN := int32(-1), uint32(0)
 			for i := range s.ids {
 				if s.n[i] > bestN && !slices.Contains(chain, s.ids[i]) {
 					best, bestN = s.ids[i], s.n[i]
@@ -463,11 +468,11 @@ func (p *SequencePredictor) mine() {
 			}
 			// Confidence: the weighted share of cur's occurrences that
 			// best followed within three tasks (1 if always right after).
-			if best == "" || float64(bestN)/float64(3*s.occ) < 0.4 {
+			if best < 0 || float64(bestN)/float64(3*s.occ) < 0.4 {
 				break
 			}
 			chain = append(chain, best)
-			depts[p.dept[best]] = true
+			depts[p.depts[best]] = true
 			cur = best
 		}
 		if len(chain) < 3 || len(depts) < 2 {
@@ -475,7 +480,7 @@ func (p *SequencePredictor) mine() {
 		}
 		novel := false
 		for i := 0; i+1 < len(chain); i++ {
-			if !known[chain[i]+"\x00"+chain[i+1]] {
+			if !known[pairKey(chain[i], chain[i+1])] {
 				novel = true
 			}
 		}
@@ -483,8 +488,8 @@ func (p *SequencePredictor) mine() {
 			continue
 		}
 		for i := 0; i+1 < len(chain); i++ {
-			known[chain[i]+"\x00"+chain[i+1]] = true
+			known[pairKey(chain[i], chain[i+1])] = true
 		}
-		p.addFlow(&flow{name: "learned:" + head, steps: chain, learned: true})
+		p.addFlow(&flow{name: "learned:" + p.names[head], steps: chain})
 	}
 }
