@@ -98,7 +98,10 @@ type SequencePredictor struct {
 	byFirst [][]*flow
 
 	flows     []*flow
+	stepsOf   [][]flowStep // the workflows each specialist is a step of
 	matches   []match
+	detected  []detection // recent detections, newest last
+	claimed   []uint64    // tasks already part of a seen instance
 	declared  int
 	stats     WorkflowStats
 	lastMined uint64
@@ -109,6 +112,16 @@ type histEntry struct {
 	seq uint64
 }
 
+type flowStep struct {
+	f *flow
+	j int
+}
+
+type detection struct {
+	f      *flow
+	second uint64 // the task at which the workflow was named
+}
+
 type flow struct {
 	name      string
 	steps     []int32
@@ -116,27 +129,12 @@ type flow struct {
 	completed uint64
 }
 
+// match is the online matcher's reading of a workflow in progress.
 type match struct {
-	f          *flow
-	next       int // index of the next step expected
-	matched    int // steps matched so far
-	lastSeq    uint64
-	seqs       [8]uint64 // the tasks matched (the first eight)
-	recognised bool
-	seen       bool
-	dead       bool // a rival reading of tasks another match explained
-}
-
-// shares reports whether m and o matched a common task.
-func (m *match) shares(o *match) bool {
-	for _, a := range m.seqs[:min(m.matched, len(m.seqs))] {
-		for _, b := range o.seqs[:min(o.matched, len(o.seqs))] {
-			if a == b {
-				return true
-			}
-		}
-	}
-	return false
+	f       *flow
+	next    int // index of the next step expected
+	matched int // steps matched so far
+	lastSeq uint64
 }
 
 const successorSlots = 8
@@ -221,12 +219,16 @@ func (p *SequencePredictor) intern(id, dept string) int32 {
 	p.order1 = append(p.order1, nil)
 	p.lagged = append(p.lagged, nil)
 	p.byFirst = append(p.byFirst, nil)
+	p.stepsOf = append(p.stepsOf, nil)
 	return n
 }
 
 func (p *SequencePredictor) addFlow(f *flow) {
 	p.flows = append(p.flows, f)
 	p.byFirst[f.steps[0]] = append(p.byFirst[f.steps[0]], f)
+	for j, id := range f.steps {
+		p.stepsOf[id] = append(p.stepsOf[id], flowStep{f, j})
+	}
 }
 
 // WorkflowStats implements WorkflowReporter.
@@ -361,16 +363,19 @@ func (p *SequencePredictor) advanceWorkflows(id int32, dst []Prediction) []Predi
 	// Drop matches that ended or made no progress inside the window.
 	live := p.matches[:0]
 	for _, m := range p.matches {
-		if p.seq-m.lastSeq <= uint64(p.window) && m.next < len(m.f.steps) && !m.dead {
+		if p.seq-m.lastSeq <= uint64(p.window) && m.next < len(m.f.steps) {
 			live = append(live, m)
 		}
 	}
 	p.matches = live
 
-	advanced := false
+	// A task advances at most one match per workflow, the oldest that wants
+	// it: two interleaved instances of one workflow stay two readings.
+	var advanced [4]*flow
+	nAdv := 0
 	for i := range p.matches {
 		m := &p.matches[i]
-		if m.dead || m.next >= len(m.f.steps) {
+		if m.next >= len(m.f.steps) || slices.Contains(advanced[:nAdv], m.f) {
 			continue
 		}
 		step := -1
@@ -383,55 +388,104 @@ func (p *SequencePredictor) advanceWorkflows(id int32, dst []Prediction) []Predi
 		if step < 0 {
 			continue
 		}
-		advanced = true
-		m.next = step + 1
-		if m.matched < len(m.seqs) {
-			m.seqs[m.matched] = p.seq
+		if nAdv < len(advanced) {
+			advanced[nAdv] = m.f
+			nAdv++
 		}
+		m.next = step + 1
 		m.matched++
 		m.lastSeq = p.seq
 		if m.matched == 2 {
-			m.recognised = true
 			m.f.detected++
 			p.stats.Detections++
+			p.detected = append(p.detected, detection{m.f, p.seq})
 		}
-		need := min(3, len(m.f.steps))
-		if !m.seen && m.matched >= need {
-			m.seen = true
-			m.f.completed++
-			p.stats.Seen++
-			if m.recognised {
-				p.stats.Recognised++
-			}
-			// These tasks are this instance: rival readings of them (the
-			// same tasks matched to another workflow) are dropped.
-			for j := range p.matches {
-				if j != i && !p.matches[j].seen && m.shares(&p.matches[j]) {
-					p.matches[j].dead = true
-				}
-			}
-		}
-		if m.recognised && m.next < len(m.f.steps) {
+		if m.matched >= 2 && m.next < len(m.f.steps) {
 			prob := 0.9
 			if m.f.detected >= 5 {
-				prob = float64(m.f.completed) / float64(m.f.detected)
+				prob = min(1, float64(m.f.completed)/float64(m.f.detected))
 			}
 			for j := m.next; j < len(m.f.steps) && j < m.next+2; j++ {
 				dst = appendMax(dst, 0, Prediction{ID: p.names[m.f.steps[j]], Probability: prob})
 			}
 		}
 	}
-	// A task that starts a workflow opens a match, unless it just advanced
-	// one (a workflow's step that is also another's start is counted once).
-	if !advanced {
-		for _, f := range p.byFirst[id] {
-			p.matches = append(p.matches, match{f: f, next: 1, matched: 1, lastSeq: p.seq, seqs: [8]uint64{p.seq}})
-		}
+	for _, f := range p.byFirst[id] {
+		p.matches = append(p.matches, match{f: f, next: 1, matched: 1, lastSeq: p.seq})
 	}
 	if len(p.matches) > 4*p.window {
 		p.matches = p.matches[len(p.matches)-4*p.window:]
 	}
+	if len(p.detected) > 4*p.window {
+		p.detected = p.detected[len(p.detected)-4*p.window:]
+	}
+	p.see(id)
 	return dst
+}
+
+// see counts workflow instances independently of the online matcher: when
+// the task is a workflow's third step or later, the window is searched back
+// for the earlier steps in order (one may be missing), among tasks no seen
+// instance has claimed. A found instance is Seen, and Recognised if the
+// matcher named that workflow at the instance's second task.
+func (p *SequencePredictor) see(id int32) {
+	for _, fs := range p.stepsOf[id] {
+		f, j := fs.f, fs.j
+		if j < 2 && !(j == len(f.steps)-1 && j >= 1) {
+			continue // too early to be an instance (two-step workflows: at the second)
+		}
+		var found [8]uint64
+		n, skipped, gotFirst := 0, false, false
+		found[n] = p.seq
+		n++
+		pos := len(p.hist) - 2 // the current task is hist[len-1]
+		for k := j - 1; k >= 0; k-- {
+			at := -1
+			for q := pos; q >= 0; q-- {
+				h := p.hist[q]
+				if h.id == f.steps[k] && !p.isClaimed(h.seq) {
+					at = q
+					break
+				}
+			}
+			if at < 0 {
+				if skipped || k == 0 {
+					break
+				}
+				skipped = true
+				continue
+			}
+			if n < len(found) {
+				found[n] = p.hist[at].seq
+				n++
+			}
+			gotFirst = k == 0
+			pos = at - 1
+		}
+		if !gotFirst || n < min(3, len(f.steps)) {
+			continue
+		}
+		p.stats.Seen++
+		f.completed++
+		// found runs newest first. Named by the second task: after the
+		// first and no later than the second (a repeated step counts once).
+		first, second := found[n-1], found[n-2]
+		for _, d := range p.detected {
+			if d.f == f && d.second > first && d.second <= second {
+				p.stats.Recognised++
+				break
+			}
+		}
+		p.claimed = append(p.claimed, found[:n]...)
+		if len(p.claimed) > 8*p.window {
+			p.claimed = p.claimed[len(p.claimed)-8*p.window:]
+		}
+		return // one task completes at most one instance
+	}
+}
+
+func (p *SequencePredictor) isClaimed(seq uint64) bool {
+	return slices.Contains(p.claimed, seq)
 }
 
 // mine turns confident lag-1–3 successor chains into learned workflows.

@@ -217,3 +217,61 @@ func drain(f *fake) {
 }
 
 var _ = context.Background
+
+func TestInterleavedInstancesOfOneWorkflowAreTwo(t *testing.T) {
+	wf := pool.Workflow{Name: "W", Steps: []string{"a", "b", "c"}}
+	p := pool.NewSequencePredictor(15, true, wf)
+	observe(p, "a", "a", "b", "b", "c", "c")
+	st := p.WorkflowStats()
+	assert.Equal(t, uint64(2), st.Seen)
+	assert.Equal(t, uint64(2), st.Recognised)
+	assert.Equal(t, uint64(2), st.Detections)
+}
+
+func TestRepeatedStepIsOneInstance(t *testing.T) {
+	wf := pool.Workflow{Name: "W", Steps: []string{"a", "b", "c", "d"}}
+	p := pool.NewSequencePredictor(15, true, wf)
+	observe(p, "a", "b", "b", "c", "d")
+	st := p.WorkflowStats()
+	assert.Equal(t, uint64(1), st.Seen, "the fourth step extends the instance, it is no second one")
+	assert.Equal(t, uint64(1), st.Recognised)
+}
+
+func TestInstanceWithoutItsFirstStepIsNotSeen(t *testing.T) {
+	wf := pool.Workflow{Name: "W", Steps: []string{"a", "b", "c", "d"}}
+	p := pool.NewSequencePredictor(15, true, wf)
+	observe(p, "b", "c", "d")
+	assert.Zero(t, p.WorkflowStats().Seen)
+}
+
+// An instance the detector could not name at its second task (the workflow
+// was learned only after it) is seen but not recognised: the rate is
+// measured, not assumed.
+func TestInstanceNamedLateIsNotRecognised(t *testing.T) {
+	p := pool.NewSequencePredictor(15, true)
+	feed := func(i int) {
+		p.Observe(time.Time{}, "design", "DESIGN", nil)
+		p.Observe(time.Time{}, "build", "ENGINEERING", nil)
+		p.Observe(time.Time{}, "test", "QA", nil)
+		for j := range 3 + i%4 {
+			p.Observe(time.Time{}, fmt.Sprintf("noise%d", (i+j)%9), "OTHER", nil)
+		}
+	}
+	i := 0
+	for ; p.WorkflowStats().Learned == 0; i++ {
+		feed(i)
+		require.Less(t, i, 200, "never learned")
+	}
+	// The instance during which it was learned, if any, was not named at
+	// its second task; later ones are.
+	before := p.WorkflowStats()
+	for range 10 {
+		i++
+		feed(i)
+	}
+	after := p.WorkflowStats()
+	assert.Equal(t, uint64(10), after.Seen-before.Seen)
+	assert.Equal(t, uint64(10), after.Recognised-before.Recognised)
+	assert.Equal(t, uint64(1), before.Seen-before.Recognised, "the instance in flight when it was learned is seen, not recognised")
+	assert.Less(t, after.DetectionRate(), 1.0)
+}
