@@ -484,8 +484,14 @@ func (p *Pool) predict(now time.Time, s *specialist) {
 		if c == nil || c == s || pr.Probability < p.cfg.prewarmMinProb {
 			continue
 		}
-		c.expectP.Store(math.Float64bits(pr.Probability))
-		c.expectTo.Store(until)
+		// Compare before storing: other cores read these lines on their own
+		// hot paths, and most predictions repeat the last one.
+		if bits := math.Float64bits(pr.Probability); c.expectP.Load() != bits {
+			c.expectP.Store(bits)
+		}
+		if c.expectTo.Load() < until-int64(p.cfg.maintenance) {
+			c.expectTo.Store(until)
+		}
 		if st := State(c.stateA.Load()); (st == StateCold || st == StateError) && c.pending.CompareAndSwap(false, true) {
 			batch = append(batch, c)
 		}
@@ -626,7 +632,7 @@ func safeStart(ctx context.Context, start func(context.Context) (Instance, error
 	}()
 	inst, err = start(ctx)
 	if err == nil && inst == nil {
-		err = errors.New("Start returned a nil instance")
+		err = errors.New("start returned a nil instance")
 	}
 	return inst, err
 }

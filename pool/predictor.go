@@ -91,7 +91,9 @@ type SequencePredictor struct {
 	names []string
 	depts []string
 
-	hist    []histEntry // the last window tasks, oldest first
+	hist    []histEntry // ring of the last window tasks
+	head    int         // where the next task goes in hist
+	count   int         // tasks in hist
 	order1  []*successors
 	order2  map[uint64]*successors
 	lagged  []*successors // lag 1–3 successors, for mining
@@ -101,15 +103,15 @@ type SequencePredictor struct {
 	stepsOf   [][]flowStep // the workflows each specialist is a step of
 	matches   []match
 	detected  []detection // recent detections, newest last
-	claimed   []uint64    // tasks already part of a seen instance
 	declared  int
 	stats     WorkflowStats
 	lastMined uint64
 }
 
 type histEntry struct {
-	id  int32
-	seq uint64
+	id      int32
+	claimed bool // part of a seen workflow instance
+	seq     uint64
 }
 
 type flowStep struct {
@@ -188,7 +190,7 @@ func NewSequencePredictor(window int, detect bool, declared ...Workflow) *Sequen
 		index:     make(map[string]int32),
 		order2:    make(map[uint64]*successors),
 	}
-	p.hist = make([]histEntry, 0, p.window)
+	p.hist = make([]histEntry, p.window)
 	for _, w := range declared {
 		if len(w.Steps) < 2 {
 			continue
@@ -261,14 +263,14 @@ func (p *SequencePredictor) Observe(_ time.Time, id, department string, dst []Pr
 	defer p.mu.Unlock()
 	p.seq++
 	cur := p.intern(id, department)
-	n := len(p.hist)
+	n := p.count
 	prev1, prev2 := int32(-1), int32(-1)
 	if n >= 1 {
-		prev1 = p.hist[n-1].id
+		prev1 = p.back(0).id
 		p.succ(&p.order1[prev1], 256).add(cur, 1)
 	}
 	if n >= 2 {
-		prev2 = p.hist[n-2].id
+		prev2 = p.back(1).id
 		k := pairKey(prev2, prev1)
 		s := p.order2[k]
 		if s == nil {
@@ -283,16 +285,14 @@ func (p *SequencePredictor) Observe(_ time.Time, id, department string, dst []Pr
 		// very next task. Repeats of one specialist are not a sequence.
 		p.succ(&p.lagged[cur], 768).occ++
 		for lag := 1; lag <= 3 && lag <= n; lag++ {
-			if prev := p.hist[n-lag].id; prev != cur {
+			if prev := p.back(lag - 1).id; prev != cur {
 				p.succ(&p.lagged[prev], 768).add(cur, uint32(4-lag))
 			}
 		}
 	}
-	if n == p.window {
-		copy(p.hist, p.hist[1:])
-		p.hist = p.hist[:n-1]
-	}
-	p.hist = append(p.hist, histEntry{id: cur, seq: p.seq})
+	p.hist[p.head] = histEntry{id: cur, seq: p.seq}
+	p.head = (p.head + 1) % p.window
+	p.count = min(p.count+1, p.window)
 
 	if p.workflows {
 		dst = p.advanceWorkflows(cur, dst)
@@ -304,6 +304,21 @@ func (p *SequencePredictor) Observe(_ time.Time, id, department string, dst []Pr
 		}
 	}
 	return p.markov(prev1, cur, dst)
+}
+
+// keepLast keeps the last n elements in place, so the backing array is
+// reused rather than regrown.
+func keepLast[T any](s []T, n int) []T {
+	if len(s) <= n {
+		return s
+	}
+	copy(s, s[len(s)-n:])
+	return s[:n]
+}
+
+// back returns the task age places before the newest (0: the newest).
+func (p *SequencePredictor) back(age int) *histEntry {
+	return &p.hist[(p.head-1-age+2*p.window)%p.window]
 }
 
 func pairKey(a, b int32) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
@@ -360,14 +375,17 @@ func appendMax(dst []Prediction, start int, q Prediction) []Prediction {
 }
 
 func (p *SequencePredictor) advanceWorkflows(id int32, dst []Prediction) []Prediction {
-	// Drop matches that ended or made no progress inside the window.
-	live := p.matches[:0]
-	for _, m := range p.matches {
-		if p.seq-m.lastSeq <= uint64(p.window) && m.next < len(m.f.steps) {
-			live = append(live, m)
+	// Drop matches that ended or made no progress inside the window, now
+	// and then: the loop below skips them meanwhile.
+	if len(p.matches) >= 2*p.window {
+		live := p.matches[:0]
+		for _, m := range p.matches {
+			if p.seq-m.lastSeq <= uint64(p.window) && m.next < len(m.f.steps) {
+				live = append(live, m)
+			}
 		}
+		p.matches = live
 	}
-	p.matches = live
 
 	// A task advances at most one match per workflow, the oldest that wants
 	// it: two interleaved instances of one workflow stay two readings.
@@ -375,7 +393,7 @@ func (p *SequencePredictor) advanceWorkflows(id int32, dst []Prediction) []Predi
 	nAdv := 0
 	for i := range p.matches {
 		m := &p.matches[i]
-		if m.next >= len(m.f.steps) || slices.Contains(advanced[:nAdv], m.f) {
+		if m.next >= len(m.f.steps) || p.seq-m.lastSeq > uint64(p.window) || slices.Contains(advanced[:nAdv], m.f) {
 			continue
 		}
 		step := -1
@@ -413,12 +431,8 @@ func (p *SequencePredictor) advanceWorkflows(id int32, dst []Prediction) []Predi
 	for _, f := range p.byFirst[id] {
 		p.matches = append(p.matches, match{f: f, next: 1, matched: 1, lastSeq: p.seq})
 	}
-	if len(p.matches) > 4*p.window {
-		p.matches = p.matches[len(p.matches)-4*p.window:]
-	}
-	if len(p.detected) > 4*p.window {
-		p.detected = p.detected[len(p.detected)-4*p.window:]
-	}
+	p.matches = keepLast(p.matches, 4*p.window)
+	p.detected = keepLast(p.detected, 4*p.window)
 	p.see(id)
 	return dst
 }
@@ -434,16 +448,13 @@ func (p *SequencePredictor) see(id int32) {
 		if j < 2 && !(j == len(f.steps)-1 && j >= 1) {
 			continue // too early to be an instance (two-step workflows: at the second)
 		}
-		var found [8]uint64
-		n, skipped, gotFirst := 0, false, false
-		found[n] = p.seq
-		n++
-		pos := len(p.hist) - 2 // the current task is hist[len-1]
+		var found [8]int // ages in hist, newest first
+		n, skipped, gotFirst := 1, false, false
+		pos := 1 // the current task is age 0
 		for k := j - 1; k >= 0; k-- {
 			at := -1
-			for q := pos; q >= 0; q-- {
-				h := p.hist[q]
-				if h.id == f.steps[k] && !p.isClaimed(h.seq) {
+			for q := pos; q < p.count; q++ {
+				if h := p.back(q); h.id == f.steps[k] && !h.claimed {
 					at = q
 					break
 				}
@@ -456,11 +467,11 @@ func (p *SequencePredictor) see(id int32) {
 				continue
 			}
 			if n < len(found) {
-				found[n] = p.hist[at].seq
+				found[n] = at
 				n++
 			}
 			gotFirst = k == 0
-			pos = at - 1
+			pos = at + 1
 		}
 		if !gotFirst || n < min(3, len(f.steps)) {
 			continue
@@ -469,23 +480,18 @@ func (p *SequencePredictor) see(id int32) {
 		f.completed++
 		// found runs newest first. Named by the second task: after the
 		// first and no later than the second (a repeated step counts once).
-		first, second := found[n-1], found[n-2]
+		first, second := p.back(found[n-1]).seq, p.back(found[n-2]).seq
 		for _, d := range p.detected {
 			if d.f == f && d.second > first && d.second <= second {
 				p.stats.Recognised++
 				break
 			}
 		}
-		p.claimed = append(p.claimed, found[:n]...)
-		if len(p.claimed) > 8*p.window {
-			p.claimed = p.claimed[len(p.claimed)-8*p.window:]
+		for _, q := range found[:n] {
+			p.back(q).claimed = true
 		}
 		return // one task completes at most one instance
 	}
-}
-
-func (p *SequencePredictor) isClaimed(seq uint64) bool {
-	return slices.Contains(p.claimed, seq)
 }
 
 // mine turns confident lag-1–3 successor chains into learned workflows.

@@ -1,0 +1,93 @@
+// Package pool keeps a bounded set of expensive, stateful specialists warm,
+// starts the others on demand, and pre-warms the ones it expects next.
+//
+// # Life of a task
+//
+// Execute routes a Task to a specialist (by ID, or by department through the
+// Balancer). A warm specialist serves at once: the hot path takes only that
+// specialist's lock, so warm hits on different specialists do not contend
+// (the Predictor's lock is the one shared step). A cold specialist is started
+// first: concurrent tasks for it share one start, at most
+// WithWarmingConcurrency starts run at once, at most WithMaxQueue tasks wait
+// (ErrQueueFull beyond), and a task whose context ends stops waiting while
+// the start goes on for the others.
+//
+// # States
+//
+//	cold → warming → warm ⇄ active → cooling → cold; a failed start → error
+//
+// A specialist is warming once it holds a warm slot and its Spec.Start runs.
+// A failed or panicking start leaves it in error (cold with LastError set);
+// the next task retries.
+//
+// # The warm set
+//
+// At most WithMaxWarm specialists (default: 20 % of them, 17 of 83) are warm
+// or warming, holding at most WithMemoryBudget bytes if set. To make room a
+// start evicts the idle warm specialist of lowest value, never one that is
+// executing or has tasks waiting for it; the Balancer makes the final choice
+// (DepartmentBalancer spares the last warm specialist of a department that
+// had work within the cooldown). A demand start waits for a slot when every
+// warm specialist is busy; a pre-warm gives up instead.
+//
+// Value. Each use adds its priority weight (high 1.0, medium 0.6, low 0.3;
+// 1 without WithPriorityWeighting) to a usage count u that decays
+// exponentially on the pool's clock: u ← u·e^(−rate·Δt[s]) + w, with rate =
+// WithUsageDecay (0.02/s: a use halves in 35 s). The usage score is
+// 1 − e^(−u) ∈ [0, 1): one high-priority use scores 0.63. The value of
+// keeping a specialist warm is
+//
+//	value = max(score, predicted probability while the prediction holds) × cold-start cost / bytes held
+//
+// where the cold-start cost is Spec.ColdStart, else the measured average
+// start. A pre-warm goes ahead only if its own value beats its victim's.
+//
+// Cooling. A specialist stays warm while it is busy, while idle for less than
+// WithCooldown (45 s), while its score is at or above the warm threshold, or
+// while the Predictor expects it. Maintenance applies this every
+// WithMaintenanceInterval on the clock, and whenever Execute or Stats finds
+// it due, so a snapshot never lags the clock.
+//
+// Adaptive threshold. With WithAdaptiveScaling (default on), once a minute
+// of clock time the threshold moves by 0.05 inside [0.2, 0.6]: up under
+// memory pressure (≥ 90 % of the warm slots or budget used), down when the
+// last minute's warm hit rate was under 80 %. Each move is logged ("Adaptive
+// adjustment"), counted in Stats.ThresholdAdjustments and reported as an
+// EventThresholdAdjusted.
+//
+// # Seams
+//
+// Three small interfaces, each with a default and an option to replace it:
+//
+//   - Warmer runs starts: ConcurrentWarmer bounds concurrency with a
+//     semaphore and shares a start among callers (singleflight); pre-warms go
+//     in batches of WithBatchSize.
+//   - Predictor sees every task and names what is likely next:
+//     SequencePredictor is an order-1/order-2 Markov model plus a workflow
+//     detector that knows declared workflows (WithWorkflows) and learns
+//     recurring cross-department sequences over WithPredictionWindow tasks.
+//     Predictions at or above WithPrewarmProbability are pre-warmed.
+//   - Balancer picks within a department and chooses eviction victims.
+//
+// # Measured, not modelled
+//
+// Stats counts real events: tasks, warm hits, misses, cold starts,
+// pre-warms used or wasted (prediction accuracy), workflow instances seen and
+// recognised at their second task, queue depth, and memory from each
+// instance's Sizer (else Spec.Memory) against the all-warm baseline.
+// Specialists exports each specialist's state, score and counts.
+//
+// # Lifecycle
+//
+// New validates everything and starts only a maintenance goroutine driven by
+// the injected clock (WithClock; tests use clock.NewMock()). Close stops
+// accepting, waits for accepted tasks and the starts they wait on, closes
+// every instance, and leaves no goroutine behind. The pool logs only through
+// WithLogger and has no global state.
+//
+// # Configuration
+//
+// Every setting of the BUMBA production configuration has an option with the
+// seed's default, and OptionsFromEnv reads the BUMBA_POOL_* environment
+// variables (see the README's table).
+package pool
