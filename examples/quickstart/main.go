@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -15,37 +16,40 @@ import (
 )
 
 func main() {
-	if err := run(); err != nil {
+	env, err := pool.OptionsFromEnv(os.LookupEnv)
+	if err == nil {
+		_, err = run(os.Stdout, workload.DefaultConfig(), env...)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	env, err := pool.OptionsFromEnv(os.LookupEnv)
+func run(w io.Writer, cfg workload.Config, opts ...pool.Option) (pool.Stats, error) {
+	h, err := simrun.Load(simrun.Config{Declare: true, PoolOptions: append([]pool.Option{pool.WithMaxWarm(17)}, opts...)})
 	if err != nil {
-		return err
+		return pool.Stats{}, err
 	}
-	h, err := simrun.Load(simrun.Config{Declare: true, PoolOptions: append([]pool.Option{pool.WithMaxWarm(17)}, env...)})
+	events, err := workload.Generate(h.Catalog, cfg)
 	if err != nil {
-		return err
-	}
-	events, err := workload.Generate(h.Catalog, workload.DefaultConfig())
-	if err != nil {
-		return err
+		return pool.Stats{}, err
 	}
 	res := h.Replay(context.Background(), events)
 	h.Quiesce()
 	st := h.Pool.Stats()
 	const mb = 1 << 20
-	fmt.Printf("replayed %d tasks over %v of simulated time (%d errors)\n", res.Events, res.Duration.Round(time.Second), res.Errors)
-	fmt.Printf("specialists      %d (max warm %d, warm now %d)\n", st.Specialists, st.MaxWarm, st.Warm+st.Active)
-	fmt.Printf("warm hit rate    %.1f%% (%d hits, %d misses, %d cold starts)\n", 100*st.WarmHitRate, st.WarmHits, st.Misses, st.ColdStarts)
-	fmt.Printf("pre-warms        %d, used %d, wasted %d: prediction accuracy %.1f%%\n", st.Prewarms, st.PrewarmsUsed, st.PrewarmsWasted, 100*st.PredictionAccuracy)
-	fmt.Printf("workflows        %d seen (the workload ran %d), %d recognised at their second task: %.1f%%\n",
+	fmt.Fprintf(w, "replayed %d tasks over %v of simulated time (%d errors)\n", res.Events, res.Duration.Round(time.Second), res.Errors)
+	fmt.Fprintf(w, "specialists      %d (max warm %d, warm now %d)\n", st.Specialists, st.MaxWarm, st.Warm+st.Active)
+	fmt.Fprintf(w, "warm hit rate    %.1f%% (%d hits, %d misses, %d cold starts)\n", 100*st.WarmHitRate, st.WarmHits, st.Misses, st.ColdStarts)
+	fmt.Fprintf(w, "pre-warms        %d, used %d, wasted %d: prediction accuracy %.1f%%\n", st.Prewarms, st.PrewarmsUsed, st.PrewarmsWasted, 100*st.PredictionAccuracy)
+	fmt.Fprintf(w, "workflows        %d seen (the workload ran %d), %d recognised at their second task: %.1f%%\n",
 		st.Workflows.Seen, len(workload.Summarize(events).Instances), st.Workflows.Recognised, 100*st.WorkflowDetectionRate)
-	fmt.Printf("memory           %.1f MB warm of %.1f MB all-warm: %.1f MB saved, efficiency %.1f%%\n",
+	fmt.Fprintf(w, "memory           %.1f MB warm of %.1f MB all-warm: %.1f MB saved, efficiency %.1f%%\n",
 		float64(st.MemoryCurrent)/mb, float64(st.MemoryBaseline)/mb, float64(st.MemorySaved)/mb, 100*st.MemoryEfficiency)
-	fmt.Printf("average wait     %v per task (cold start %v)\n", (res.Waited / time.Duration(max(1, res.Events))).Round(time.Millisecond), st.AverageStart)
-	return h.Close()
+	fmt.Fprintf(w, "average wait     %v per task (cold start %v)\n", (res.Waited / time.Duration(max(1, res.Events))).Round(time.Millisecond), st.AverageStart)
+	if res.FirstError != nil {
+		return st, res.FirstError
+	}
+	return st, h.Close()
 }
