@@ -43,10 +43,6 @@ func (p *Pool) maintain(now time.Time) {
 	// while the Predictor expects it.
 	threshold := p.WarmThreshold()
 	cooldown := int64(p.cfg.cooldown)
-	type cooling struct {
-		s    *specialist
-		inst Instance
-	}
 	var out []cooling
 	p.mu.Lock()
 	for i := 0; i < len(p.warm); {

@@ -584,14 +584,14 @@ func (p *Pool) start(s *specialist, prewarm bool) error {
 	inst, err := safeStart(p.ctx, s.spec.Start)
 	took := p.clk.Since(begin)
 	if err != nil {
-		p.mu.Lock()
+		p.mu.Lock() // leave the warm set and warming together
 		p.removeWarmLocked(s)
-		p.mu.Unlock()
 		s.mu.Lock()
 		s.setState(StateError)
 		s.lastErr = err
 		s.startFailures++
 		s.mu.Unlock()
+		p.mu.Unlock()
 		p.signalCapacity()
 		err = fmt.Errorf("pool: start %q: %w: %w", s.spec.ID, ErrStartFailed, err)
 		p.log.Warn("specialist start failed", "specialist", s.spec.ID, "err", err)
@@ -608,7 +608,11 @@ func (p *Pool) start(s *specialist, prewarm bool) error {
 	p.mu.Lock()
 	p.memUsed += mem - s.reserved
 	s.reserved = mem
+	over := p.overBudgetLocked(s)
 	p.mu.Unlock()
+	for _, o := range over {
+		p.closeInstance(o.s, o.inst, "evicted")
+	}
 	s.mu.Lock()
 	s.inst = inst
 	s.mem = mem
@@ -697,6 +701,30 @@ func (s *specialist) hasWaiters() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.waiting > 0
+}
+
+type cooling struct {
+	s    *specialist
+	inst Instance
+}
+
+// overBudgetLocked restores the memory budget after a start measured more
+// than it reserved, by evicting idle specialists other than s (their
+// instances are returned for closing outside the lock). When no idle one is
+// left the pool stays over budget until one is.
+func (p *Pool) overBudgetLocked(s *specialist) []cooling {
+	var out []cooling
+	for p.cfg.memoryBudget > 0 && p.memUsed > p.cfg.memoryBudget {
+		v, _ := p.victimLocked(p.clk.Now().UnixNano(), s)
+		if v == nil {
+			break
+		}
+		if inst, ok := p.evictLocked(v); ok {
+			p.evictions.Add(1)
+			out = append(out, cooling{v, inst})
+		}
+	}
+	return out
 }
 
 // valueLocked is what keeping s warm is worth: the probability it is needed

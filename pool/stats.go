@@ -131,6 +131,10 @@ func (p *Pool) Stats() Stats {
 	if n := p.startCount.Load(); n > 0 {
 		st.AverageStart = time.Duration(p.startNanos.Load() / n)
 	}
+	// Holding the warm-set lock makes the warm, active and warming counts one
+	// consistent view: together they are the warm set, never above the cap.
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	for _, name := range p.deptNames {
 		var ds DepartmentStats
 		for _, s := range p.depts[name].members {
