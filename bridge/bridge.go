@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -81,6 +82,7 @@ func (p *pathCounters) record(lat time.Duration, err error) {
 }
 
 type modeCounters struct {
+	unrouted  atomic.Uint64
 	requests  atomic.Uint64
 	errors    atomic.Uint64
 	fallbacks atomic.Uint64
@@ -315,11 +317,11 @@ func (b *Bridge) Execute(ctx context.Context, cmd Command) (Response, error) {
 		if b.routeIntelligent(cmd.RoutingKey) {
 			return b.serveIntelligent(ctx, cmd, mode)
 		}
-		return b.serveLegacy(ctx, cmd, mode)
+		return b.serveLegacy(ctx, cmd, mode, false)
 	case ModeShadow:
 		return b.serveShadow(ctx, cmd)
 	default:
-		return b.serveLegacy(ctx, cmd, ModeFallback)
+		return b.serveLegacy(ctx, cmd, ModeFallback, false)
 	}
 }
 
@@ -367,8 +369,9 @@ func KeyHash(key string) uint64 {
 	return h
 }
 
-// serveLegacy serves cmd from legacy in mode.
-func (b *Bridge) serveLegacy(ctx context.Context, cmd Command, mode Mode) (Response, error) {
+// serveLegacy serves cmd from legacy in mode; unrouted says the intelligent
+// executor had no route for it.
+func (b *Bridge) serveLegacy(ctx context.Context, cmd Command, mode Mode, unrouted bool) (Response, error) {
 	start := b.clk.Now()
 	resp, err := b.legacy.Execute(ctx, cmd)
 	end := b.clk.Now()
@@ -379,7 +382,7 @@ func (b *Bridge) serveLegacy(ctx context.Context, cmd Command, mode Mode) (Respo
 	if err != nil {
 		mc.errors.Add(1)
 	}
-	b.notifyOutcome(Outcome{Kind: KindServed, At: end, Mode: mode, Command: cmd, Path: PathLegacy, Latency: lat, Err: err})
+	b.notifyOutcome(Outcome{Kind: KindServed, At: end, Mode: mode, Command: cmd, Path: PathLegacy, Latency: lat, Err: err, Unrouted: unrouted})
 	return resp, err
 }
 
@@ -389,6 +392,10 @@ func (b *Bridge) serveIntelligent(ctx context.Context, cmd Command, mode Mode) (
 	mc := b.counters(mode)
 	start := b.clk.Now()
 	resp, err, panicked := b.callIntelligent(ctx, cmd)
+	if !panicked && err != nil && errors.Is(err, ErrUnroutable) {
+		mc.unrouted.Add(1)
+		return b.serveLegacy(ctx, cmd, mode, true)
+	}
 	end := b.clk.Now()
 	lat := end.Sub(start)
 	mc.paths[PathIntelligent-1].record(lat, err)

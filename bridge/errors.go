@@ -27,6 +27,11 @@ var (
 	// ErrClosed is returned by Execute, SetMode and SetPercentage after
 	// Close.
 	ErrClosed = errors.New("bridge: closed")
+	// ErrUnroutable is returned (wrapped) by an intelligent executor for a
+	// command it has no route for. The bridge then serves the command from
+	// legacy in every mode and counts it as unrouted: it is neither refused
+	// nor held against the intelligent path.
+	ErrUnroutable = errors.New("bridge: no route for command")
 	// ErrPanic wraps a panic recovered from the intelligent executor (served
 	// or shadow) or from a Comparator.
 	ErrPanic = errors.New("bridge: recovered panic")

@@ -50,6 +50,10 @@ const (
 	// VerdictCanceled: the shadow run was cancelled by Close, or the legacy
 	// executor panicked; nothing was compared.
 	VerdictCanceled
+	// VerdictUnrouted: the intelligent executor has no route for the
+	// command (ErrUnroutable); nothing was compared. In every other mode
+	// legacy serves such a command too.
+	VerdictUnrouted
 )
 
 // String returns the verdict's name.
@@ -67,6 +71,8 @@ func (v Verdict) String() string {
 		return "mismatch"
 	case VerdictCanceled:
 		return "canceled"
+	case VerdictUnrouted:
+		return "unrouted"
 	}
 	return "Verdict(?)"
 }
@@ -98,6 +104,9 @@ type Outcome struct {
 	IntelligentErr error
 	// Verdict is the shadow verdict (see Verdict).
 	Verdict Verdict
+	// Unrouted reports that the intelligent executor had no route for the
+	// command (ErrUnroutable), so legacy served it.
+	Unrouted bool
 	// Legacy is, for KindShadow, the legacy result it was compared with.
 	Legacy Result
 }

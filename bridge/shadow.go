@@ -36,7 +36,7 @@ type shadowState struct {
 	idle     chan struct{} // closed when inflight reaches 0 while closing
 
 	started, skipped, compared, matched, mismatched atomic.Uint64
-	timeouts, panics, canceled                      atomic.Uint64
+	timeouts, panics, canceled, unrouted            atomic.Uint64
 
 	ringMu sync.Mutex
 	ring   []Mismatch
@@ -236,7 +236,10 @@ func (b *Bridge) runShadow(detached context.Context, cmd Command, handoff <-chan
 	}
 
 	out := Outcome{Kind: KindShadow, Mode: ModeShadow, Command: cmd, Path: PathIntelligent, Latency: lat, Err: err, Legacy: legacy.res}
-	if canceled || !legacy.ok {
+	if unrouted := !panicked && err != nil && errors.Is(err, ErrUnroutable); unrouted && !canceled {
+		s.unrouted.Add(1)
+		out.Verdict, out.Unrouted = VerdictUnrouted, true
+	} else if canceled || !legacy.ok {
 		s.canceled.Add(1)
 		out.Verdict = VerdictCanceled
 	} else {

@@ -39,6 +39,9 @@ type ModeStats struct {
 	// Fallbacks counts commands the intelligent executor failed and legacy
 	// then served (Full and Hybrid).
 	Fallbacks uint64 `json:"fallbacks"`
+	// Unrouted counts commands the intelligent executor had no route for
+	// (ErrUnroutable), which legacy served (Full and Hybrid).
+	Unrouted uint64 `json:"unrouted"`
 	// Paths has one entry per path: the executor calls made in this mode,
 	// served or not (in Shadow mode the intelligent calls are the shadow
 	// runs).
@@ -91,6 +94,9 @@ type ShadowStats struct {
 	Timeouts uint64 `json:"timeouts"`
 	Panics   uint64 `json:"panics"`
 	Canceled uint64 `json:"canceled"`
+	// Unrouted counts runs the intelligent executor had no route for
+	// (ErrUnroutable): not compared, not held against compatibility.
+	Unrouted uint64 `json:"unrouted"`
 	// InFlight is the number of shadow runs running now.
 	InFlight int `json:"in_flight"`
 	// Compatibility is Matched / Compared in percent (0 before anything was
@@ -152,6 +158,7 @@ func (b *Bridge) Stats() Stats {
 			Requests:  mc.requests.Load(),
 			Errors:    mc.errors.Load(),
 			Fallbacks: mc.fallbacks.Load(),
+			Unrouted:  mc.unrouted.Load(),
 			Paths:     make(map[Path]PathStats, 2),
 		}
 		for _, p := range Paths() {
@@ -181,6 +188,7 @@ func (b *Bridge) Stats() Stats {
 		Timeouts:   s.timeouts.Load(),
 		Panics:     s.panics.Load(),
 		Canceled:   s.canceled.Load(),
+		Unrouted:   s.unrouted.Load(),
 		InFlight:   s.inFlight(),
 	}
 	if st.Shadow.Compared > 0 {

@@ -1,6 +1,7 @@
 package pool
 
 import (
+	"slices"
 	"time"
 )
 
@@ -234,3 +235,6 @@ func (p *Pool) Specialists() []SpecialistInfo {
 	}
 	return out
 }
+
+// Departments returns the departments' names, sorted.
+func (p *Pool) Departments() []string { return slices.Clone(p.deptNames) }

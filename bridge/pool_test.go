@@ -1,0 +1,264 @@
+package bridge_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/benbjohnson/clock"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/bumba/pooling/bridge"
+	"github.com/bumba/pooling/internal/catalog"
+	"github.com/bumba/pooling/internal/sim"
+	"github.com/bumba/pooling/internal/workload"
+	"github.com/bumba/pooling/pool"
+)
+
+// simPool is the simulated framework behind a pool, with instant starts so
+// that tests need not move the clock.
+func simPool(t *testing.T, opts ...pool.Option) (*pool.Pool, *sim.Framework) {
+	t.Helper()
+	cat, err := catalog.Load()
+	require.NoError(t, err)
+	clk := clock.NewMock()
+	fw, err := sim.New(cat, sim.WithClock(clk), sim.WithStartLatency(0), sim.WithTaskLatency(0), sim.WithMemory(1<<10))
+	require.NoError(t, err)
+	p, err := pool.New(fw.Specs(), append([]pool.Option{pool.WithClock(clk)}, opts...)...)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, p.Close(context.Background())) })
+	return p, fw
+}
+
+// alwaysWarm is the legacy system: every specialist started once, kept for
+// ever; it runs a command on the specialist its options name.
+func alwaysWarm(t *testing.T) bridge.Executor {
+	t.Helper()
+	cat, err := catalog.Load()
+	require.NoError(t, err)
+	fw, err := sim.New(cat, sim.WithClock(clock.NewMock()), sim.WithStartLatency(0), sim.WithTaskLatency(0), sim.WithMemory(1<<10))
+	require.NoError(t, err)
+	insts := map[string]*sim.Instance{}
+	for _, s := range cat.Specialists {
+		inst, err := fw.Start(context.Background(), s.ID)
+		require.NoError(t, err)
+		insts[s.ID] = inst
+	}
+	t.Cleanup(func() {
+		for _, inst := range insts {
+			require.NoError(t, inst.Close())
+		}
+	})
+	return bridge.ExecutorFunc(func(ctx context.Context, cmd bridge.Command) (bridge.Response, error) {
+		id, _ := cmd.Options[bridge.OptionSpecialist].(string)
+		inst, ok := insts[id]
+		if !ok {
+			return bridge.Response{Output: "legacy handled " + cmd.Name}, nil
+		}
+		res, err := inst.Execute(ctx, pool.Task{Command: cmd.Name})
+		return bridge.Response{Output: res.Output}, err
+	})
+}
+
+func TestPoolExecutorRoutes(t *testing.T) {
+	p, _ := simPool(t)
+	e, err := bridge.NewPoolExecutor(p)
+	require.NoError(t, err)
+	ctx := context.Background()
+
+	resp, err := e.Execute(ctx, bridge.Command{Name: "secure"})
+	require.NoError(t, err)
+	res := resp.Detail.(pool.Result)
+	assert.Equal(t, "SECURITY", departmentOf(t, p, res.Specialist), "by the routing table")
+	assert.Equal(t, res.Specialist, resp.Output, "the instance's answer")
+
+	resp, err = e.Execute(ctx, bridge.Command{Name: "bumba:implement", Options: map[string]any{bridge.OptionSpecialist: "react-lead"}})
+	require.NoError(t, err)
+	assert.Equal(t, "react-lead", resp.Output)
+
+	resp, err = e.Execute(ctx, bridge.Command{Name: "anything", Options: map[string]any{bridge.OptionDepartment: "MOBILE", bridge.OptionPriority: "high"}})
+	require.NoError(t, err)
+	assert.Equal(t, "MOBILE", departmentOf(t, p, resp.Detail.(pool.Result).Specialist))
+
+	for _, cmd := range []bridge.Command{
+		{Name: "dance"},
+		{Name: "implement", Options: map[string]any{bridge.OptionSpecialist: "nobody"}},
+		{Name: "implement", Options: map[string]any{bridge.OptionDepartment: "MARKETING"}},
+		{Name: "implement", Options: map[string]any{bridge.OptionPriority: "urgent"}},
+	} {
+		_, err := e.Execute(ctx, cmd)
+		assert.ErrorIs(t, err, bridge.ErrUnroutable, "%+v", cmd)
+	}
+}
+
+func departmentOf(t *testing.T, p *pool.Pool, id string) string {
+	t.Helper()
+	for _, s := range p.Specialists() {
+		if s.ID == id {
+			return s.Department
+		}
+	}
+	t.Fatalf("no specialist %q", id)
+	return ""
+}
+
+func TestPoolExecutorRejectsBadConfiguration(t *testing.T) {
+	p, _ := simPool(t)
+	_, err := bridge.NewPoolExecutor(p, bridge.WithRoutes(map[string]string{"implement": "MARKETING"}))
+	assert.ErrorIs(t, err, bridge.ErrInvalidOption)
+	assert.Contains(t, err.Error(), `"MARKETING"`)
+	_, err = bridge.NewPoolExecutor(nil)
+	assert.ErrorIs(t, err, bridge.ErrNilExecutor)
+	_, err = bridge.NewPoolExecutor(p, bridge.WithRouter(nil))
+	assert.ErrorIs(t, err, bridge.ErrInvalidOption)
+	_, err = bridge.NewPoolExecutor(p, nil)
+	assert.ErrorIs(t, err, bridge.ErrInvalidOption)
+
+	custom, err := bridge.NewPoolExecutor(p, bridge.WithRouter(func(c bridge.Command) (pool.Task, bool) {
+		return pool.Task{Specialist: "qa-architect", Command: c.Name}, true
+	}))
+	require.NoError(t, err)
+	resp, err := custom.Execute(context.Background(), bridge.Command{Name: "whatever"})
+	require.NoError(t, err)
+	assert.Equal(t, "qa-architect", resp.Output)
+}
+
+// A command the pool cannot route is served by legacy and counted, in every
+// mode, and never trips the automatic fallback.
+func TestUnroutableCommandsGoToLegacy(t *testing.T) {
+	p, _ := simPool(t)
+	e, err := bridge.NewPoolExecutor(p)
+	require.NoError(t, err)
+	legacy := bridge.ExecutorFunc(func(_ context.Context, c bridge.Command) (bridge.Response, error) {
+		return bridge.Response{Output: "legacy:" + c.Name}, nil
+	})
+	for _, mode := range []bridge.Mode{bridge.ModeFull, bridge.ModeHybrid} {
+		b, err := bridge.New(legacy, e, bridge.WithMode(mode), bridge.WithPercentage(100), bridge.WithClock(clock.NewMock()))
+		require.NoError(t, err)
+		for range 50 {
+			resp, err := b.Execute(context.Background(), bridge.Command{Name: "dance"})
+			require.NoError(t, err)
+			assert.Equal(t, "legacy:dance", resp.Output)
+		}
+		st := b.Stats()
+		assert.Equal(t, mode, st.Mode, "no automatic fallback")
+		assert.Equal(t, uint64(50), st.Modes[mode].Unrouted)
+		assert.Equal(t, uint64(50), st.Modes[mode].Requests)
+		assert.Zero(t, st.Modes[mode].Errors)
+		assert.Zero(t, st.Window.Failures)
+		require.NoError(t, b.Close(context.Background()))
+	}
+}
+
+// The whole path on the simulated framework: the legacy always-warm system
+// and the pool answer the same, in shadow at 100 % compatibility, then in
+// full mode with the pool's own figures behind it.
+func TestBridgeOverPoolEndToEnd(t *testing.T) {
+	p, fw := simPool(t, pool.WithMaxWarm(17))
+	e, err := bridge.NewPoolExecutor(p)
+	require.NoError(t, err)
+	shadowDone := make(chan bridge.Outcome, 1024)
+	obs := bridge.ObserverFuncs{Outcome: func(o bridge.Outcome) {
+		if o.Kind == bridge.KindShadow {
+			shadowDone <- o
+		}
+	}}
+	b, err := bridge.New(alwaysWarm(t), e, bridge.WithClock(clock.NewMock()), bridge.WithObserver(obs), bridge.WithShadowConcurrency(1000))
+	require.NoError(t, err)
+	defer func() { require.NoError(t, b.Close(context.Background())) }()
+
+	cfg := workload.DefaultConfig()
+	cfg.Tasks = 300
+	cfg.DepartmentOnlyShare = 0
+	events, err := workload.Generate(fw.Catalog(), cfg)
+	require.NoError(t, err)
+	cmds := make([]bridge.Command, len(events))
+	for i, ev := range events {
+		cmds[i] = bridge.Command{Name: ev.Task.Command, Options: map[string]any{bridge.OptionSpecialist: ev.Task.Specialist}}
+	}
+	for _, c := range cmds[:150] {
+		_, err := b.Execute(context.Background(), c)
+		require.NoError(t, err)
+		v := (<-shadowDone).Verdict
+		require.Equal(t, bridge.VerdictMatch, v)
+	}
+	st := b.Stats()
+	assert.Equal(t, uint64(150), st.Shadow.Compared)
+	assert.InDelta(t, 100, st.Shadow.Compatibility, 1e-9)
+
+	require.NoError(t, b.SetMode(bridge.ModeFull))
+	for _, c := range cmds[150:] {
+		resp, err := b.Execute(context.Background(), c)
+		require.NoError(t, err)
+		assert.Equal(t, c.Options[bridge.OptionSpecialist], resp.Output)
+	}
+	st = b.Stats()
+	assert.Equal(t, uint64(150), st.Modes[bridge.ModeFull].Paths[bridge.PathIntelligent].Calls)
+	assert.Zero(t, st.Modes[bridge.ModeFull].Fallbacks)
+	ps := p.Stats()
+	assert.Equal(t, uint64(300), ps.Tasks, "shadow runs and full-mode commands all reached the pool")
+	assert.LessOrEqual(t, ps.Warm+ps.Active+ps.Warming, 17)
+}
+
+// BenchmarkPoolExecutor measures the adapter and the bridge in Full mode over
+// a warm pool, against calling the pool directly.
+func BenchmarkPoolExecutor(b *testing.B) {
+	cat, err := catalog.Load()
+	if err != nil {
+		b.Fatal(err)
+	}
+	fw, err := sim.New(cat, sim.WithStartLatency(0), sim.WithTaskLatency(0), sim.WithMemory(1<<10))
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := pool.New(fw.Specs())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	ctx := context.Background()
+	task := pool.Task{Specialist: "react-lead", Command: "implement"}
+	cmd := bridge.Command{Name: "implement", Options: map[string]any{bridge.OptionSpecialist: "react-lead"}}
+	if _, err := p.Execute(ctx, task); err != nil {
+		b.Fatal(err)
+	}
+	e, err := bridge.NewPoolExecutor(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	br, err := bridge.New(alwaysWarmBench(), e, bridge.WithMode(bridge.ModeFull))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer br.Close(ctx)
+	b.Run("pool-direct", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := p.Execute(ctx, task); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("adapter", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := e.Execute(ctx, cmd); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("bridge-full", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := br.Execute(ctx, cmd); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func alwaysWarmBench() bridge.Executor {
+	return bridge.ExecutorFunc(func(context.Context, bridge.Command) (bridge.Response, error) {
+		return bridge.Response{Output: "legacy"}, nil
+	})
+}
