@@ -77,12 +77,12 @@ func TestConcurrentWarmerSingleflight(t *testing.T) {
 		err := w.Warm(gone, []pool.WarmRequest{{ID: "x", Start: start}})[0]
 		assert.ErrorIs(t, err, context.Canceled)
 	}
+	assert.Equal(t, int32(1), calls.Load(), "one start for every caller that came while it ran")
 	// A caller that stays gets the shared outcome.
 	second := make(chan error)
 	go func() { second <- w.Warm(context.Background(), []pool.WarmRequest{{ID: "x", Start: start}})[0] }()
 	close(release)
 	assert.ErrorIs(t, <-first, boom)
-	assert.Equal(t, int32(1), calls.Load(), "one start for every caller that came while it ran")
 	// The second caller either joined (boom, no new start) or came after the
 	// first finished and ran its own.
 	err := <-second

@@ -103,6 +103,11 @@ func New(cat *catalog.Catalog, cfg Config) (*Harness, error) {
 // Elapsed is the simulated time since the harness was built.
 func (h *Harness) Elapsed() time.Duration { return h.Clock.Now().Sub(h.origin) }
 
+// kick fires timers that are already due: a timer armed by another goroutine
+// while Clock.Add was running can fall behind the time Add reached, and the
+// mock clock fires timers only inside Add.
+func (h *Harness) kick() { h.Clock.Add(0) }
+
 // settle gives the pool's goroutines a chance to run (pre-warms arming their
 // start timers) before time moves.
 func settle() {
@@ -168,6 +173,7 @@ func (h *Harness) Execute(ctx context.Context, t pool.Task) (pool.Result, error)
 			h.dropFired()
 			continue
 		}
+		h.kick()
 		select {
 		case o := <-done:
 			return o.res, o.err
@@ -183,8 +189,12 @@ func (h *Harness) Quiesce() {
 		settle()
 		at, ok := h.nextDeadline()
 		if !ok {
+			h.kick()
 			settle()
-			return
+			if _, ok := h.nextDeadline(); !ok {
+				return
+			}
+			continue
 		}
 		if d := at.Sub(h.Clock.Now()); d > 0 {
 			h.Clock.Add(d)
@@ -244,6 +254,7 @@ func (h *Harness) Close() error {
 			h.dropFired()
 			continue
 		}
+		h.kick()
 		select {
 		case err := <-done:
 			return err
