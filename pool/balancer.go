@@ -18,6 +18,8 @@ type Candidate struct {
 	DepartmentWarm int
 	// DepartmentIdle is how long ago its department last had a task.
 	DepartmentIdle time.Duration
+	// LastUsed is when it last finished a task or started (zero if never).
+	LastUsed time.Time
 }
 
 // Balancer chooses within a department and keeps departments from starving.

@@ -31,6 +31,10 @@ type Pool struct {
 	balancer  Balancer
 	predBufs  sync.Pool
 
+	bgMu       sync.Mutex // guards bgPrewarms
+	bgIdle     *sync.Cond // broadcast when bgPrewarms drops to 0
+	bgPrewarms int        // pre-warm batches in flight
+
 	// life counts tasks and starts in flight; lifeClosed marks Close.
 	life       atomic.Int64
 	drained    chan struct{}
@@ -201,6 +205,7 @@ func New(specs []Spec, opts ...Option) (*Pool, error) {
 		}
 		p.balancer = b
 	}
+	p.bgIdle = sync.NewCond(&p.bgMu)
 	p.predBufs.New = func() any { b := make([]Prediction, 0, 16); return &b }
 	p.threshold.Store(math.Float64bits(cfg.warmThreshold))
 	p.ctx, p.cancel = context.WithCancel(context.Background())
@@ -209,6 +214,55 @@ func New(specs []Spec, opts ...Option) (*Pool, error) {
 	p.nextMaint.Store(now.Add(cfg.maintenance).UnixNano())
 	go p.background()
 	return p, nil
+}
+
+// Wait blocks until the pre-warms begun so far have finished (started,
+// declined or failed). A host rarely needs it; a simulation driving the pool
+// on a virtual clock calls it after each task so that runs are reproducible.
+func (p *Pool) Wait() {
+	p.bgMu.Lock()
+	for p.bgPrewarms > 0 {
+		p.bgIdle.Wait()
+	}
+	p.bgMu.Unlock()
+}
+
+// Maintain runs the maintenance due at the clock's current time: cooling
+// idle specialists past their cooldown and adapting the warm threshold. The
+// pool runs it by itself on its clock and before tasks and snapshots; call
+// it to drive a pool on a simulated clock between tasks.
+func (p *Pool) Maintain() {
+	now := p.clk.Now()
+	if now.UnixNano() >= p.nextMaint.Load() {
+		p.maintain(now)
+	}
+}
+
+// Warm starts the named specialists now and waits for them (ahead of known
+// demand, or to make a pool always-warm), within the warm cap like any
+// start. It returns the first error, naming the specialist.
+func (p *Pool) Warm(ctx context.Context, ids ...string) error {
+	if !p.enterTask() {
+		return ErrClosed
+	}
+	defer p.leave()
+	reqs := make([]WarmRequest, 0, len(ids))
+	for _, id := range ids {
+		s := p.byID[id]
+		if s == nil {
+			return fmt.Errorf("pool: warm %q: %w", id, ErrUnknownSpecialist)
+		}
+		reqs = append(reqs, WarmRequest{ID: id, Start: s.startFn})
+	}
+	for start := 0; start < len(reqs); start += p.cfg.batchSize {
+		batch := reqs[start:min(start+p.cfg.batchSize, len(reqs))]
+		for i, err := range p.warmer.Warm(ctx, batch) {
+			if err != nil {
+				return fmt.Errorf("pool: warm %q: %w", batch[i].ID, err)
+			}
+		}
+	}
+	return nil
 }
 
 // MaxWarm returns the warm cap in force.
@@ -379,6 +433,9 @@ func (p *Pool) route(t Task) (*specialist, error) {
 	for i, s := range d.members {
 		s.mu.Lock()
 		cands[i] = Candidate{ID: s.spec.ID, Department: d.name, State: s.state, Inflight: s.inflight, Score: s.scoreLocked(now)}
+		if s.tasks > 0 || s.inst != nil {
+			cands[i].LastUsed = time.Unix(0, s.lastUsed)
+		}
 		s.mu.Unlock()
 	}
 	i := p.balancer.Pick(d.name, cands)
@@ -510,8 +567,19 @@ func (p *Pool) prewarm(batch []*specialist) {
 		}
 		return
 	}
+	p.bgMu.Lock()
+	p.bgPrewarms++
+	p.bgMu.Unlock()
 	go func() {
 		defer p.leave()
+		defer func() {
+			p.bgMu.Lock()
+			p.bgPrewarms--
+			if p.bgPrewarms == 0 {
+				p.bgIdle.Broadcast()
+			}
+			p.bgMu.Unlock()
+		}()
 		for len(batch) > 0 {
 			n := min(len(batch), p.cfg.batchSize)
 			reqs := make([]WarmRequest, n)
@@ -624,7 +692,7 @@ func (p *Pool) start(s *specialist, prewarm bool) error {
 	s.setState(StateWarm)
 	s.mu.Unlock()
 	p.log.Debug("specialist started", "specialist", s.spec.ID, "took", took, "prewarm", prewarm)
-	p.emit(Event{Kind: EventStarted, Specialist: s.spec.ID, Department: s.spec.Department, Duration: took})
+	p.emit(Event{Kind: EventStarted, Specialist: s.spec.ID, Department: s.spec.Department, Duration: took, Prewarm: prewarm})
 	return nil
 }
 
@@ -762,6 +830,7 @@ func (p *Pool) victimLocked(nowN int64, except *specialist) (*specialist, float6
 			cands = append(cands, Candidate{
 				ID: v.spec.ID, Department: v.spec.Department, State: v.state,
 				Score: v.scoreLocked(nowN), Value: p.valueLocked(v, nowN),
+				LastUsed: time.Unix(0, v.lastUsed),
 			})
 			idx = append(idx, i)
 		}

@@ -213,3 +213,58 @@ func TestDepartmentBalanceSparesLastWarmOfBusyDepartment(t *testing.T) {
 		}
 	}
 }
+
+func TestWarmStartsNamedSpecialists(t *testing.T) {
+	f := newFake(t)
+	p := f.newPool(f.specs(5, 5), pool.WithMaxWarm(5), pool.WithPredictor(noPrediction{}))
+	require.NoError(t, p.Warm(context.Background(), "s1", "s3"))
+	assert.Equal(t, pool.StateWarm, stateOf(p, "s1"))
+	assert.Equal(t, pool.StateWarm, stateOf(p, "s3"))
+	assert.Equal(t, pool.StateCold, stateOf(p, "s0"))
+	assert.True(t, run(t, p, "s1").Warm)
+	err := p.Warm(context.Background(), "s2", "nobody")
+	assert.ErrorIs(t, err, pool.ErrUnknownSpecialist)
+	assert.Contains(t, err.Error(), `"nobody"`)
+	assert.Equal(t, pool.StateCold, stateOf(p, "s2"), "nothing started for a bad request")
+}
+
+func TestWaitReturnsOncePrewarmsFinished(t *testing.T) {
+	f := newFake(t)
+	gate := f.gate("s1")
+	pred := &fixedPredictor{preds: map[string][]pool.Prediction{"s0": {{ID: "s1", Probability: 0.9}}}}
+	p := f.newPool(f.specs(3, 3), pool.WithMaxWarm(3), pool.WithPredictor(pred))
+	run(t, p, "s0")
+	waited := make(chan struct{})
+	go func() { p.Wait(); close(waited) }()
+	<-f.startCh // s0
+	<-f.startCh // s1's pre-warm, held at the gate
+	select {
+	case <-waited:
+		t.Fatal("Wait returned while a pre-warm was running")
+	default:
+	}
+	close(gate)
+	<-waited
+	assert.Equal(t, pool.StateWarm, stateOf(p, "s1"))
+}
+
+func TestMaintainCoolsOnASimulatedClock(t *testing.T) {
+	f := newFake(t)
+	p := f.newPool(f.specs(2, 2), pool.WithPredictor(noPrediction{}), pool.WithCooldown(time.Minute),
+		pool.WithAdaptiveScaling(false), pool.WithWarmThreshold(1), pool.WithMaintenanceInterval(time.Second))
+	run(t, p, "s0")
+	f.clk.Add(2 * time.Minute)
+	var cooled []pool.Event
+	for len(f.events) > 0 {
+		if e := <-f.events; e.Kind == pool.EventCooled {
+			cooled = append(cooled, e)
+		}
+	}
+	if len(cooled) == 0 { // the background pass may not have run yet
+		p.Maintain()
+		cooled = append(cooled, f.waitEvent(pool.EventCooled, "s0"))
+	}
+	require.Len(t, cooled, 1)
+	assert.Equal(t, "cooldown", cooled[0].Reason)
+	assert.Equal(t, pool.StateCold, stateOf(p, "s0"))
+}

@@ -83,4 +83,6 @@ type Event struct {
 	Threshold   float64
 	Reason      string
 	Err         error
+	// Prewarm marks an EventStarted whose start was a pre-warm.
+	Prewarm bool
 }
