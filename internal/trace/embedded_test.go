@@ -1,0 +1,206 @@
+package trace_test
+
+import (
+	"encoding/csv"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/bumba/pooling/internal/trace"
+)
+
+// Figures from data/README.md, checked against the files.
+func TestEmbeddedAzure2019(t *testing.T) {
+	tr, err := trace.Embedded("azure2019", 1)
+	require.NoError(t, err)
+	assert.Equal(t, "azure2019", tr.Name)
+	assert.Contains(t, tr.Source, "163911a85008446394bb3d7f2ae4695763ad6c05")
+	assert.Contains(t, tr.Source, "CC-BY 4.0")
+	require.Len(t, tr.Requests, 3_037_902)
+	assert.Equal(t, 500, tr.Keys)
+	checkSorted(t, tr)
+
+	perKey := map[string]int{}
+	groups := map[string]bool{}
+	minutes := make([]int, 480)
+	for _, r := range tr.Requests {
+		perKey[r.Key]++
+		groups[r.Group] = true
+		if r.At < 0 || r.At >= 480*time.Minute {
+			t.Fatalf("request %+v outside the 8 hours", r)
+		}
+		minutes[r.At/time.Minute]++
+	}
+	assert.Len(t, perKey, 500)
+	assert.Len(t, groups, 428, "owners")
+	assert.NotContains(t, minutes, 0, "every one of the 480 minutes has invocations")
+	assert.Equal(t, 1_915_521, slices.Max(slices.Collect(func(yield func(int) bool) {
+		for _, n := range perKey {
+			if !yield(n) {
+				return
+			}
+		}
+	})), "the hot function")
+
+	// The apps are not in the requests: count them in the file.
+	rows := readCSV(t, "data/azure2019/invocations.csv")
+	apps := map[string]bool{}
+	for _, r := range rows[1:] {
+		apps[r[1]] = true
+	}
+	assert.Len(t, apps, 476)
+
+	// Two functions checked by hand against durations.csv and memory.csv.
+	find := func(key string) trace.Request {
+		i := slices.IndexFunc(tr.Requests, func(r trace.Request) bool { return r.Key == key })
+		require.GreaterOrEqual(t, i, 0, key)
+		return tr.Requests[i]
+	}
+	r := find("6b6c3f35ccaa762d1cebb1c4afc9f45390be2e63a3eb7b837ffc8844f905e497") // durations.csv line 2
+	assert.Equal(t, 3*time.Millisecond, r.Duration)
+	assert.Equal(t, "b4fd0e6b53b043a7e8a4016389519c41bf73038ee0e5291b7fb64daeb6375629", r.Group)
+	r = find("12565e2d8b27017788b2ec7fd23d020f66a2e0c8acb6a8543be0f71edf8602bc") // memory.csv line 2
+	assert.Equal(t, int64(198<<20), r.Memory)
+	assert.Equal(t, "98f3fe1d01789fc2d8ab1dc9cd9a31d51fcbf1936e36a47526280c95ec0cd944", r.Group)
+	assert.Equal(t, time.Second, r.ColdStart)
+
+	t.Run("determinism", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("two more reads of 3 M invocations; the small inputs cover determinism too")
+		}
+		// The same files read from disk (a trailing slash is fine).
+		again, err := trace.Open("azure2019", "data/azure2019/", 1)
+		require.NoError(t, err)
+		require.True(t, slices.Equal(tr.Requests, again.Requests), "same seed, same stream")
+		assert.Contains(t, again.Source, "read from data/azure2019/")
+		other, err := trace.Embedded("azure2019", 2)
+		require.NoError(t, err)
+		require.Len(t, other.Requests, len(tr.Requests))
+		assert.False(t, slices.Equal(tr.Requests, other.Requests), "another seed, another order")
+		otherMinutes := make([]int, 480)
+		for _, r := range other.Requests {
+			otherMinutes[r.At/time.Minute]++
+		}
+		assert.Equal(t, minutes, otherMinutes, "same per-minute counts")
+	})
+}
+
+func TestEmbeddedAzure2021(t *testing.T) {
+	tr, err := trace.Embedded("azure2021", 0)
+	require.NoError(t, err)
+	assert.Len(t, tr.Requests, 199)
+	assert.Equal(t, 31, tr.Keys)
+	assert.Contains(t, tr.Source, "a1df629445ff7aa996ae1cf411dabc5a8c30376f")
+	checkSorted(t, tr)
+	assert.Equal(t, time.Duration(0), tr.Requests[0].At)
+	groups := map[string]bool{}
+	for _, r := range tr.Requests {
+		groups[r.Group] = true
+	}
+	assert.Len(t, groups, 13, "apps")
+}
+
+func TestEmbeddedKeys(t *testing.T) {
+	tr, err := trace.Embedded("keys", 0)
+	require.NoError(t, err)
+	assert.Len(t, tr.Requests, 76_118)
+	assert.Equal(t, 20_484, tr.Keys)
+	assert.Contains(t, tr.Source, "headissue GmbH")
+	assert.Equal(t, 76_117*time.Second, tr.Requests[len(tr.Requests)-1].At)
+}
+
+func TestEmbeddedUnknown(t *testing.T) {
+	_, err := trace.Embedded("azure2020", 0)
+	assert.ErrorContains(t, err, "azure2019, azure2021, keys, bumba")
+}
+
+func TestEmbeddedSourcesInREADME(t *testing.T) {
+	readme, err := os.ReadFile("data/README.md")
+	require.NoError(t, err)
+	shared, err := os.ReadFile("/work/shared/traces/README.md")
+	if err != nil {
+		t.Skip("shared README not available:", err)
+	}
+	// Every bullet line of the shared README is carried over verbatim.
+	for _, line := range splitLines(string(shared)) {
+		if len(line) > 2 && (line[0] == '-' || line[0] == ' ') {
+			assert.Contains(t, string(readme), line)
+		}
+	}
+}
+
+func splitLines(s string) []string {
+	var out []string
+	for line := range strings.Lines(s) {
+		line = strings.TrimRight(line, "\n")
+		out = append(out, line)
+	}
+	return out
+}
+
+func readCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	require.NoError(t, err)
+	return rows
+}
+
+func TestOpen(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(text), 0o644))
+		return p
+	}
+	write("az/invocations.csv", inv2019)
+	write("az/durations.csv", dur2019)
+	write("az/memory.csv", mem2019)
+	tr, err := trace.Open("azure2019", filepath.Join(dir, "az"), 3)
+	require.NoError(t, err)
+	want := read2019(t, inv2019, dur2019, mem2019, trace.Azure2019Options{Seed: 3})
+	assert.Equal(t, want.Requests, tr.Requests)
+	assert.Contains(t, tr.Source, "read from "+filepath.Join(dir, "az"))
+
+	p := write("a.csv", "app,func,end_timestamp,duration\na,f,1,1\n")
+	tr, err = trace.Open("azure2021", p, 0)
+	require.NoError(t, err)
+	assert.Len(t, tr.Requests, 1)
+
+	p = write("k.txt", "1\n2\n1\n")
+	tr, err = trace.Open("keys", p, 0)
+	require.NoError(t, err)
+	assert.Equal(t, 2, tr.Keys)
+
+	p = write("bad.txt", "1\nx\n")
+	_, err = trace.Open("keys", p, 0)
+	require.ErrorIs(t, err, trace.ErrMalformed)
+	assert.ErrorContains(t, err, "line 2")
+
+	_, err = trace.Open("azure2019", filepath.Join(dir, "nowhere"), 0)
+	require.ErrorIs(t, err, os.ErrNotExist)
+	_, err = trace.Open("parquet", p, 0)
+	assert.ErrorContains(t, err, `unknown format "parquet": want one of azure2019, azure2021, keys, bumba`)
+}
+
+func BenchmarkReadAzure2019Embedded(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		tr, err := trace.Embedded("azure2019", 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(tr.Requests) != 3_037_902 {
+			b.Fatal(len(tr.Requests))
+		}
+	}
+}
