@@ -39,8 +39,9 @@ func (p *Pool) maintain(now time.Time) {
 	p.nextMaint.Store(now.Add(p.cfg.maintenance).UnixNano())
 
 	// A specialist stays warm while busy, while idle for less than the
-	// cooldown, while its usage score is at or above the threshold, or
-	// while the Predictor expects it.
+	// cooldown, while its usage score — or, once it has a rhythm, its
+	// chance of a task within the horizon — is at or above the threshold,
+	// or while the Predictor expects it.
 	threshold := p.WarmThreshold()
 	cooldown := int64(p.cfg.cooldown)
 	var out []cooling
@@ -49,7 +50,8 @@ func (p *Pool) maintain(now time.Time) {
 		s := p.warm[i]
 		s.mu.Lock()
 		expire := s.state == StateWarm && s.inflight == 0 && s.waiting == 0 &&
-			nowN-s.lastUsed >= cooldown && s.scoreLocked(nowN) < threshold && s.expectTo.Load() <= nowN
+			nowN-s.lastUsed >= cooldown && max(s.scoreLocked(nowN), s.rhythmLocked(nowN, p.horizon)) < threshold &&
+			s.expectTo.Load() <= nowN
 		s.mu.Unlock()
 		if !expire {
 			i++

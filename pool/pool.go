@@ -25,6 +25,7 @@ type Pool struct {
 	depts     map[string]*department
 	deptNames []string
 	maxWarm   int
+	horizon   float64 // seconds ahead a warm specialist's value looks
 	predictor Predictor
 	workflows WorkflowReporter // nil when the predictor detects none
 	warmer    Warmer
@@ -109,6 +110,10 @@ type specialist struct {
 	prewarmed bool  // warmed by prediction, not used yet
 	lastErr   error
 
+	arrivals    uint64  // tasks seen
+	lastArrival int64   // when the last one arrived (unix ns)
+	gapMean     float64 // mean gap between tasks, seconds
+
 	tasks, hits, misses, coldStarts, prewarms, prewarmsUsed, prewarmsLate uint64
 	startFailures, failures, panics                                       uint64
 }
@@ -180,6 +185,8 @@ func New(specs []Spec, opts ...Option) (*Pool, error) {
 	if err := cfg.validate(len(specs), maxMem); err != nil {
 		return nil, err
 	}
+	// Value looks as far ahead as the cooldown, and at least a minute.
+	p.horizon = max(cfg.cooldown, 10*time.Minute).Seconds()
 	p.maxWarm = cfg.maxWarm
 	if p.maxWarm == 0 {
 		p.maxWarm = max(1, int(math.Ceil(0.2*float64(len(specs)))))
@@ -355,6 +362,7 @@ func (p *Pool) Execute(ctx context.Context, t Task) (Result, error) {
 
 // acquireLocked records a use and marks one more task in flight.
 func (s *specialist) acquireLocked(nowN int64, w float64, late bool) Instance {
+	s.noteArrival(nowN)
 	s.tasks++
 	s.inflight++
 	s.setState(StateActive)
@@ -795,11 +803,58 @@ func (p *Pool) overBudgetLocked(s *specialist) []cooling {
 	return out
 }
 
+// noteArrival updates the mean gap between s's tasks (an exponentially
+// weighted mean, weight 1/2 for the newest gap).
+func (s *specialist) noteArrival(nowN int64) {
+	if s.arrivals > 0 && nowN > s.lastArrival {
+		gap := float64(nowN-s.lastArrival) / 1e9
+		if s.gapMean == 0 {
+			s.gapMean = gap
+		} else {
+			s.gapMean = 0.5*s.gapMean + 0.5*gap
+		}
+	}
+	s.arrivals++
+	s.lastArrival = nowN
+}
+
+// reuseLocked is the probability that s gets a task within the horizon h
+// seconds, were its tasks a Poisson stream whose mean gap is the larger of
+// its measured mean gap and the time since its last task (a specialist
+// overdue is less and less likely to come back soon). A specialist seen
+// once has no gap yet: the time since its task stands in, floored at h.
+func (s *specialist) reuseLocked(nowN int64, h float64) float64 {
+	if s.arrivals == 0 {
+		return 0
+	}
+	since := float64(nowN-s.lastArrival) / 1e9
+	gap := max(s.gapMean, since)
+	if s.arrivals == 1 {
+		gap = max(since, h)
+	}
+	if gap <= 0 {
+		return 1
+	}
+	return 1 - math.Exp(-h/gap)
+}
+
+// rhythmLocked is reuseLocked for a specialist with a measured rhythm (at
+// least two tasks at different times), else 0: a one-off task says nothing
+// about when the next comes.
+func (s *specialist) rhythmLocked(nowN int64, h float64) float64 {
+	if s.arrivals < 2 || s.gapMean == 0 {
+		return 0
+	}
+	return s.reuseLocked(nowN, h)
+}
+
 // valueLocked is what keeping s warm is worth: the probability it is needed
-// soon (its usage score, or the Predictor's probability while that holds)
-// times the cold start it would save, per byte held.
+// soon — the most of its usage score, its chance of a task within the
+// horizon from its own task gaps, and the Predictor's probability while that
+// holds — times the cold start it would save (per byte held when a memory
+// budget is set: then bytes are what is scarce).
 func (p *Pool) valueLocked(s *specialist, nowN int64) float64 {
-	keep := s.scoreLocked(nowN)
+	keep := max(s.scoreLocked(nowN), s.reuseLocked(nowN, p.horizon))
 	if s.expectTo.Load() > nowN {
 		keep = max(keep, math.Float64frombits(s.expectP.Load()))
 	}
@@ -807,7 +862,12 @@ func (p *Pool) valueLocked(s *specialist, nowN int64) float64 {
 	if cost == 0 {
 		cost = p.averageStart()
 	}
-	return keep * float64(max(cost, time.Millisecond)) / float64(max(s.knownMem, 1))
+	v := keep * float64(max(cost, time.Millisecond))
+	if p.cfg.memoryBudget > 0 {
+		// Under a byte budget what is kept is measured in bytes.
+		v /= float64(max(s.knownMem, 1))
+	}
+	return v
 }
 
 func (p *Pool) averageStart() time.Duration {

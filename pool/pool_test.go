@@ -3,6 +3,7 @@ package pool_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"sync"
 	"testing"
@@ -301,11 +302,11 @@ func TestAdaptiveThresholdRisesUnderPressureAndStaysInRange(t *testing.T) {
 
 func TestAdaptiveThresholdFallsOnLowHitRate(t *testing.T) {
 	f := newFake(t)
-	p := f.newPool(f.specs(20, 20), pool.WithMaxWarm(19), pool.WithPredictor(noPrediction{}),
+	p := f.newPool(f.specs(80, 80), pool.WithMaxWarm(79), pool.WithPredictor(noPrediction{}),
 		pool.WithCooldown(0), pool.WithMaintenanceInterval(time.Second))
 	for round := range 8 {
-		for i := range 10 { // ten cold tasks per minute, few warm
-			run(t, p, []string{"s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9"}[(i+round)%10])
+		for i := range 10 { // ten one-off tasks per minute: all cold
+			run(t, p, fmt.Sprintf("s%d", 10*round+i))
 		}
 		f.clk.Add(time.Minute)
 		p.Stats()

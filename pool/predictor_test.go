@@ -201,9 +201,11 @@ func TestPrewarmDoesNotEvictMoreValuableSpecialist(t *testing.T) {
 	assert.Zero(t, p.Stats().Evictions)
 	assert.Equal(t, uint64(1), p.Stats().PrewarmsDeclined)
 
-	// A likelier prediction wins over a cold-ish specialist.
+	// A likelier prediction wins over a specialist idle for long: after ten
+	// hours s2's score is gone and its chance of a task within the horizon
+	// (the 1 h cooldown) is 1 − e^(−1/10) ≈ 0.1.
 	pred.set("s0", []pool.Prediction{{ID: "s1", Probability: 0.99}})
-	f.clk.Add(3 * time.Minute) // s2's score decays to ≈ 0.09
+	f.clk.Add(10 * time.Hour)
 	run(t, p, "s0")
 	f.waitEvent(pool.EventStarted, "s1")
 	assert.Equal(t, pool.StateCold, stateOf(p, "s2"))
