@@ -17,14 +17,6 @@ func runnerFor(name string) (runner, bool) {
 	switch name {
 	case "pool":
 		return runDefault, true
-	case "pool-nocool":
-		return func(p *prepared, cfg Config) (Result, error) {
-			return runPool(p, cfg, "pool-nocool", poolSetup{opts: []pool.Option{pool.WithMaxWarm(p.cap), pool.WithCooldown(forever)}})
-		}, true
-	case "pool-nopred":
-		return func(p *prepared, cfg Config) (Result, error) {
-			return runPool(p, cfg, "pool-nopred", poolSetup{opts: []pool.Option{pool.WithMaxWarm(p.cap), pool.WithPredictor(silent{})}})
-		}, true
 	case "always-warm":
 		return runAlwaysWarm, true
 	case "lru":
@@ -32,9 +24,13 @@ func runnerFor(name string) (runner, bool) {
 	case "wtinylfu":
 		return runWTinyLFU, true
 	case "keepalive-10m":
-		return func(p *prepared, cfg Config) (Result, error) { return runKeepAlive(p, cfg, "keepalive-10m", 10*time.Minute) }, true
+		return func(p *prepared, cfg Config) (Result, error) {
+			return runKeepAlive(p, cfg, "keepalive-10m", 10*time.Minute)
+		}, true
 	case "keepalive-20m":
-		return func(p *prepared, cfg Config) (Result, error) { return runKeepAlive(p, cfg, "keepalive-20m", 20*time.Minute) }, true
+		return func(p *prepared, cfg Config) (Result, error) {
+			return runKeepAlive(p, cfg, "keepalive-20m", 20*time.Minute)
+		}, true
 	case "belady":
 		return runBelady, true
 	case "prototype":

@@ -21,16 +21,16 @@ type ledger struct {
 }
 
 type keyLedger struct {
-	mem        int64
-	coldStart  time.Duration
-	warm       bool
-	warmSince  time.Duration
-	readyAt    time.Duration // when the current instance is (was) ready
-	prewarmed  bool          // started ahead of demand, not used yet
-	memTime    float64       // byte·seconds held
-	busy       float64       // byte·seconds executing
-	requests   int
-	colds      int
+	mem       int64
+	coldStart time.Duration
+	warm      bool
+	warmSince time.Duration
+	readyAt   time.Duration // when the current instance is (was) ready
+	prewarmed bool          // started ahead of demand, not used yet
+	memTime   float64       // byte·seconds held
+	busy      float64       // byte·seconds executing
+	requests  int
+	colds     int
 }
 
 func newLedger(keys []keyInfo, span time.Duration) *ledger {

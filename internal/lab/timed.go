@@ -30,9 +30,9 @@ func (t timeline) Less(i, j int) bool {
 	}
 	return t[i].key < t[j].key
 }
-func (t timeline) Swap(i, j int)   { t[i], t[j] = t[j], t[i] }
-func (t *timeline) Push(x any)     { *t = append(*t, x.(scheduled)) }
-func (t *timeline) Pop() any       { old := *t; x := old[len(old)-1]; *t = old[:len(old)-1]; return x }
+func (t timeline) Swap(i, j int)    { t[i], t[j] = t[j], t[i] }
+func (t *timeline) Push(x any)      { *t = append(*t, x.(scheduled)) }
+func (t *timeline) Pop() any        { old := *t; x := old[len(old)-1]; *t = old[:len(old)-1]; return x }
 func (t *timeline) add(s scheduled) { heap.Push(t, s) }
 
 // due pops the next entry at or before now.
