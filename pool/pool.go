@@ -26,6 +26,9 @@ type Pool struct {
 	deptNames []string
 	maxWarm   int
 	horizon   float64 // seconds ahead a warm specialist's value looks
+	// lastEviction and evictionGap (seconds) follow evictions; under p.mu.
+	lastEviction int64
+	evictionGap  float64
 	predictor Predictor
 	workflows WorkflowReporter // nil when the predictor detects none
 	warmer    Warmer
@@ -766,7 +769,7 @@ func (p *Pool) reserve(s *specialist, prewarm bool) error {
 		if !ok {
 			continue // it got a task meanwhile: choose again
 		}
-		p.evictions.Add(1)
+		p.noteEvictionLocked(now)
 		p.mu.Unlock()
 		p.closeInstance(v, inst, "evicted")
 		p.mu.Lock()
@@ -796,7 +799,7 @@ func (p *Pool) overBudgetLocked(s *specialist) []cooling {
 			break
 		}
 		if inst, ok := p.evictLocked(v); ok {
-			p.evictions.Add(1)
+			p.noteEvictionLocked(p.clk.Now().UnixNano())
 			out = append(out, cooling{v, inst})
 		}
 	}
@@ -848,13 +851,41 @@ func (s *specialist) rhythmLocked(nowN int64, h float64) float64 {
 	return s.reuseLocked(nowN, h)
 }
 
+// noteEvictionLocked counts an eviction and follows the mean time between
+// evictions (weight 1/8 for the newest).
+func (p *Pool) noteEvictionLocked(nowN int64) {
+	p.evictions.Add(1)
+	if p.lastEviction != 0 && nowN > p.lastEviction {
+		gap := float64(nowN-p.lastEviction) / 1e9
+		if p.evictionGap == 0 {
+			p.evictionGap = gap
+		} else {
+			p.evictionGap += (gap - p.evictionGap) / 8
+		}
+	}
+	p.lastEviction = nowN
+}
+
+// evictionHorizonLocked is how far ahead a warm specialist's value looks
+// when the warm set is full: about the time a slot stays with one
+// specialist — the warm cap times the mean time between evictions (the
+// characteristic time of the cache) — never less than the cooldown horizon
+// rules use below, never more than a day. A specialist likely back within
+// it is worth its slot; one that is not will be evicted before it returns.
+func (p *Pool) evictionHorizonLocked() float64 {
+	if p.evictionGap == 0 {
+		return p.horizon
+	}
+	return min(max(float64(p.maxWarm)*p.evictionGap, p.cfg.cooldown.Seconds(), 1), 86400)
+}
+
 // valueLocked is what keeping s warm is worth: the probability it is needed
 // soon — the most of its usage score, its chance of a task within the
 // horizon from its own task gaps, and the Predictor's probability while that
 // holds — times the cold start it would save (per byte held when a memory
 // budget is set: then bytes are what is scarce).
 func (p *Pool) valueLocked(s *specialist, nowN int64) float64 {
-	keep := max(s.scoreLocked(nowN), s.reuseLocked(nowN, p.horizon))
+	keep := max(s.scoreLocked(nowN), s.reuseLocked(nowN, p.evictionHorizonLocked()))
 	if s.expectTo.Load() > nowN {
 		keep = max(keep, math.Float64frombits(s.expectP.Load()))
 	}

@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"fmt"
 	"math"
 	"time"
 
@@ -41,9 +42,15 @@ func runnerFor(name string) (runner, bool) {
 	return nil, false
 }
 
-// runDefault is the library's pool with its defaults at the lab's capacity.
+// runDefault is the library's pool with its defaults at the lab's capacity,
+// knowing the workflows the host declares (the same ones the prototype's
+// policy has built in).
 func runDefault(p *prepared, cfg Config) (Result, error) {
-	return runPool(p, cfg, "pool", poolSetup{opts: []pool.Option{pool.WithMaxWarm(p.cap)}})
+	opts := []pool.Option{pool.WithMaxWarm(p.cap)}
+	for i, steps := range p.workflows {
+		opts = append(opts, pool.WithWorkflows(pool.Workflow{Name: fmt.Sprintf("declared-%d", i+1), Steps: steps}))
+	}
+	return runPool(p, cfg, "pool", poolSetup{opts: opts})
 }
 
 // silent predicts nothing: the baselines decide by their own rule only.
