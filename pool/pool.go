@@ -29,11 +29,11 @@ type Pool struct {
 	// lastEviction and evictionGap (seconds) follow evictions; under p.mu.
 	lastEviction int64
 	evictionGap  float64
-	predictor Predictor
-	workflows WorkflowReporter // nil when the predictor detects none
-	warmer    Warmer
-	balancer  Balancer
-	predBufs  sync.Pool
+	predictor    Predictor
+	workflows    WorkflowReporter // nil when the predictor detects none
+	warmer       Warmer
+	balancer     Balancer
+	predBufs     sync.Pool
 
 	bgMu       sync.Mutex // guards bgPrewarms
 	bgIdle     *sync.Cond // broadcast when bgPrewarms drops to 0
