@@ -164,3 +164,24 @@ func TestRunRejectsBadInput(t *testing.T) {
 	_, err = Run(tr, Config{}, "fifo")
 	assert.ErrorContains(t, err, `unknown policy "fifo"`)
 }
+
+// BenchmarkReplayAzure2019 replays the 3 M-invocation Azure 2019 trace with
+// the default policy; it reports replay throughput.
+func BenchmarkReplayAzure2019(b *testing.B) {
+	tr, err := trace.Embedded("azure2019", 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := prepare(tr, 0.2)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := runDefault(p, Config{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(tr.Requests))*float64(b.N)/b.Elapsed().Seconds(), "tasks/s")
+}
