@@ -1,0 +1,174 @@
+package migrate
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"github.com/bumba/pooling/internal/state"
+)
+
+// Store keeps durable state as named sections of JSON: the controller
+// keeps the rollout in SectionRollout and the rollback manager its records
+// in "rollbacks". Hand the same Store to both. Each Save must be atomic:
+// after a crash Load returns either the old or the new bytes of a section.
+//
+// Implementations must be safe for concurrent use. OpenFileStore is the
+// durable default; NewMemoryStore keeps state in memory (tests, or a host
+// that accepts losing the rollout's progress on restart).
+type Store interface {
+	// Load returns a section's bytes, or (nil, nil) if it was never saved.
+	Load(ctx context.Context, section string) ([]byte, error)
+	// Save replaces a section's bytes.
+	Save(ctx context.Context, section string, data []byte) error
+}
+
+// SectionRollout is the section the controller keeps its state in.
+const SectionRollout = "rollout"
+
+// FileStore keeps every section in one file, written atomically (temporary
+// file, fsync, rename, directory fsync) with a schema version and a SHA-256
+// checksum. Use one FileStore per file, shared by everything that stores
+// state in it.
+type FileStore struct {
+	path     string
+	mu       sync.Mutex
+	sections map[string]json.RawMessage
+}
+
+type filePayload struct {
+	Sections map[string]json.RawMessage `json:"sections"`
+}
+
+// OpenFileStore opens the state file at path and reads it. A missing file
+// starts empty (it is created by the first Save). A file that is corrupt,
+// truncated, fails its checksum or has a newer schema is refused with an
+// error wrapping ErrCorruptState or ErrNewerState; it is never reset, so
+// that an operator can look at it.
+func OpenFileStore(path string) (*FileStore, error) {
+	if path == "" {
+		return nil, fmt.Errorf("%w: OpenFileStore(%q): want a file path", ErrInvalidOption, path)
+	}
+	payload, err := state.Read(path)
+	if err != nil {
+		return nil, err
+	}
+	s := &FileStore{path: path, sections: map[string]json.RawMessage{}}
+	if payload == nil {
+		return s, nil
+	}
+	var p filePayload
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return nil, fmt.Errorf("state: %s: %w: payload: %v", path, ErrCorruptState, err)
+	}
+	for k, v := range p.Sections {
+		s.sections[k] = v
+	}
+	return s, nil
+}
+
+// Path returns the file's path.
+func (s *FileStore) Path() string { return s.path }
+
+// Load implements Store.
+func (s *FileStore) Load(ctx context.Context, section string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.sections[section]
+	if !ok {
+		return nil, nil
+	}
+	return bytes.Clone(v), nil
+}
+
+// Save implements Store: it rewrites the whole file with the section
+// replaced. If the write fails the file and the store are unchanged.
+func (s *FileStore) Save(ctx context.Context, section string, data []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if !json.Valid(data) {
+		return fmt.Errorf("migrate: save section %q: not valid JSON", section)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next := make(map[string]json.RawMessage, len(s.sections)+1)
+	for k, v := range s.sections {
+		next[k] = v
+	}
+	next[section] = bytes.Clone(data)
+	payload, err := json.MarshalIndent(filePayload{Sections: next}, "  ", "  ")
+	if err != nil {
+		return fmt.Errorf("migrate: save section %q: %w", section, err)
+	}
+	if err := state.Write(s.path, payload); err != nil {
+		return err
+	}
+	s.sections = next
+	return nil
+}
+
+// MemoryStore is a Store in memory.
+type MemoryStore struct {
+	mu       sync.Mutex
+	sections map[string][]byte
+}
+
+// NewMemoryStore returns an empty MemoryStore.
+func NewMemoryStore() *MemoryStore { return &MemoryStore{sections: map[string][]byte{}} }
+
+// Load implements Store.
+func (s *MemoryStore) Load(ctx context.Context, section string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.sections[section]
+	if !ok {
+		return nil, nil
+	}
+	return bytes.Clone(v), nil
+}
+
+// Save implements Store.
+func (s *MemoryStore) Save(ctx context.Context, section string, data []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if !json.Valid(data) {
+		return fmt.Errorf("migrate: save section %q: not valid JSON", section)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sections[section] = bytes.Clone(data)
+	return nil
+}
+
+// versioned is the header every section starts with.
+type versioned struct {
+	Version int `json:"version"`
+}
+
+// CheckSectionVersion reads the "version" field of a section's bytes and
+// refuses a version newer than newest (ErrNewerState) or a section that is
+// not a JSON object with a positive version (ErrCorruptState). The
+// rollback package uses it for its own section.
+func CheckSectionVersion(section string, data []byte, newest int) error {
+	var v versioned
+	if err := json.Unmarshal(data, &v); err != nil {
+		return fmt.Errorf("migrate: section %q: %w: %v", section, ErrCorruptState, err)
+	}
+	if v.Version > newest {
+		return fmt.Errorf("migrate: section %q: %w: version %d, this version reads up to %d", section, ErrNewerState, v.Version, newest)
+	}
+	if v.Version < 1 {
+		return fmt.Errorf("migrate: section %q: %w: version %d", section, ErrCorruptState, v.Version)
+	}
+	return nil
+}
