@@ -72,14 +72,18 @@ func TestRealPoolAndBridge(t *testing.T) {
 	assert.Equal(t, 2.0, v[monitor.MetricFallbacks])
 	assert.Equal(t, 10.0, v[monitor.MetricTasks])
 	assert.Equal(t, 0.8, v[monitor.MetricWarmHitRate], "a and b started once each")
-	assert.Equal(t, 1.0, v[monitor.MetricMemoryUsage], "2 of 2 warm slots")
+	assert.Equal(t, 0.5, v[monitor.MetricMemoryUsage], "10 MB held of the 20 MB baseline: 2 of 4 warm, though 2 of 2 warm slots")
 	assert.Equal(t, 0.5, v[monitor.MetricMemoryEfficiency])
 	assert.Equal(t, 0.0, v[monitor.MetricResponseTime], "no time passes on the mock clock during a call")
 
 	active := m.Alerts()
 	require.NotEmpty(t, active)
-	assert.Equal(t, monitor.RuleMemoryCritical, active[0].Rule)
+	assert.Equal(t, monitor.RuleErrorRateCritical, active[0].Rule)
 	assert.Equal(t, monitor.StatePending, active[0].State)
+	for _, a := range active {
+		assert.NotEqual(t, monitor.RuleMemoryCritical, a.Rule, "a full warm set is no memory pressure")
+		assert.NotEqual(t, monitor.RuleMemoryWarning, a.Rule, "a full warm set is no memory pressure")
+	}
 
 	h := m.Health()
 	assert.Equal(t, 2, h.Specialists.Warm)
@@ -87,11 +91,12 @@ func TestRealPoolAndBridge(t *testing.T) {
 	assert.Equal(t, 0.8, h.Performance.WarmHitRate)
 	assert.Equal(t, 10.0, h.Memory.Current)
 	assert.Equal(t, 50.0, h.Memory.Efficiency)
-	assert.Equal(t, 56.0, h.Score, "20 %% errors (0 of 30), a full warm set (0 of 10), 50 %% efficiency (6 of 10)")
-	assert.Equal(t, monitor.StatusCritical, h.Status)
+	assert.Equal(t, 66.0, h.Score, "20 %% errors (0 of 30), half the baseline held (10 of 10), 50 %% efficiency (6 of 10)")
+	assert.Equal(t, monitor.StatusDegraded, h.Status)
 
 	assert.Equal(t, 10.0, gathered(t, reg, "bumba_pool_tasks_total"))
-	assert.Equal(t, 56.0, gathered(t, reg, "bumba_pool_health_score"))
+	assert.Equal(t, 66.0, gathered(t, reg, "bumba_pool_health_score"))
+	assert.Equal(t, 0.5, gathered(t, reg, "bumba_pool_memory_usage_ratio"))
 	assert.Equal(t, 8, int(histCount(t, reg, "served", "intelligent")), "two fell back: legacy served them")
 	assert.Equal(t, 2, int(histCount(t, reg, "served", "legacy")))
 

@@ -253,12 +253,13 @@ func delta(cur, prev uint64) float64 {
 func (m *Monitor) sample(now time.Time, prevT time.Time, ps pool.Stats, bs bridge.Stats, prev, cur counters, rollbacks uint64) Sample {
 	s := Sample{Time: now, Interval: now.Sub(prevT)}
 	if cur.pool {
-		slots := float64(ps.Warm+ps.Active+ps.Warming) / float64(max(ps.MaxWarm, 1))
-		usage := slots
-		if m.cfg.memoryLimit > 0 {
-			usage = max(usage, float64(ps.MemoryCurrent)/float64(m.cfg.memoryLimit))
+		// Memory usage is the share of the allowed memory held: the
+		// budget (WithMemoryLimit), else what the always-warm legacy
+		// system holds. Not the warm slots, which the pool fills to its
+		// cap by design. No baseline yet: no evidence.
+		if limit := m.memoryAllowed(ps); limit > 0 {
+			s.set(idMemoryUsage, float64(ps.MemoryCurrent)/float64(limit))
 		}
-		s.set(idMemoryUsage, usage)
 		s.set(idMemoryEfficiency, ps.MemoryEfficiency)
 		s.set(idMemoryCurrent, float64(ps.MemoryCurrent))
 		s.set(idMemoryBaseline, float64(ps.MemoryBaseline))
@@ -309,6 +310,16 @@ func (m *Monitor) sample(now time.Time, prevT time.Time, ps pool.Stats, bs bridg
 	s.set(idRollbacks, float64(rollbacks)+s.v[idAutoFallbacks])
 	s.derive()
 	return s
+}
+
+// memoryAllowed is the bytes memory usage is measured against: the limit
+// set with WithMemoryLimit, else the pool's MemoryBaseline (what every
+// specialist warm would hold); 0 when neither is known.
+func (m *Monitor) memoryAllowed(ps pool.Stats) int64 {
+	if m.cfg.memoryLimit > 0 {
+		return m.cfg.memoryLimit
+	}
+	return max(ps.MemoryBaseline, 0)
 }
 
 // peek computes a sample now without storing it or moving the baseline:

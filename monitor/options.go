@@ -263,9 +263,10 @@ func WithHealthWindow(d time.Duration) Option {
 
 // WithMemoryLimit sets the bytes the pool's warm specialists may hold — the
 // pool's memory budget (pool.WithMemoryBudget), which pool.Stats does not
-// report. Memory usage is then the larger of the warm set's share of its
-// slots and MemoryCurrent / limit, exactly the pressure the pool's adaptive
-// scaling reacts to. Default 0: slots only. Allowed: ≥ 0.
+// report. Memory usage is MemoryCurrent / limit. Default 0: no limit, and
+// memory usage is MemoryCurrent / MemoryBaseline, the share of what the
+// always-warm legacy system holds (absent while the baseline is 0).
+// Allowed: ≥ 0.
 func WithMemoryLimit(bytes int64) Option {
 	return optionFunc(func(c *config) {
 		if bytes < 0 {

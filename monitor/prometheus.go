@@ -78,7 +78,7 @@ func newDescs() *descs {
 		memBaseline:     d("memory_baseline_bytes", "Bytes all specialists would hold warm."),
 		memSaved:        d("memory_saved_bytes", "Baseline minus current memory."),
 		memEfficiency:   d("memory_efficiency_ratio", "Memory saved / baseline (0-1)."),
-		memUsage:        d("memory_usage_ratio", "Memory pressure: max(warm set / warm cap, memory / limit) (0-1)."),
+		memUsage:        d("memory_usage_ratio", "Memory held / allowed: the memory limit, else the always-warm baseline (0-1)."),
 		threshold:       d("warm_threshold", "Warm threshold in force."),
 		avgStart:        d("start_duration_average_seconds", "Mean duration of successful starts."),
 		tasks:           d("tasks_total", "Tasks accepted."),

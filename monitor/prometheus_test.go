@@ -52,9 +52,9 @@ bumba_pool_memory_current_bytes 1.048576e+08
 # HELP bumba_pool_memory_efficiency_ratio Memory saved / baseline (0-1).
 # TYPE bumba_pool_memory_efficiency_ratio gauge
 bumba_pool_memory_efficiency_ratio 0.8
-# HELP bumba_pool_memory_usage_ratio Memory pressure: max(warm set / warm cap, memory / limit) (0-1).
+# HELP bumba_pool_memory_usage_ratio Memory held / allowed: the memory limit, else the always-warm baseline (0-1).
 # TYPE bumba_pool_memory_usage_ratio gauge
-bumba_pool_memory_usage_ratio 0.5
+bumba_pool_memory_usage_ratio 0.2
 # HELP bumba_pool_error_ratio Intelligent-path failures / calls over the latest sample interval (0-1).
 # TYPE bumba_pool_error_ratio gauge
 bumba_pool_error_ratio 0.05

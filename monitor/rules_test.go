@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -30,6 +31,13 @@ type boundaryCase struct {
 	feed func(e *env, past bool)
 }
 
+// fullWarmSet fills every warm slot, as the pool does by design: memory
+// usage must not read it as pressure.
+func fullWarmSet(s *pool.Stats) {
+	s.Warm, s.Active, s.Warming = s.MaxWarm-2, 1, 1
+	s.Cold = s.Specialists - s.MaxWarm
+}
+
 func pick[T any](past bool, at, beyond T) T {
 	if past {
 		return beyond
@@ -38,8 +46,8 @@ func pick[T any](past bool, at, beyond T) T {
 }
 
 var boundaryCases = []boundaryCase{
-	{RuleMemoryCritical, func(e *env, past bool) { // 36/40 = 0.90, 37/40 = 0.925
-		e.pool.set(func(s *pool.Stats) { s.Warm = pick(past, 36, 37) })
+	{RuleMemoryCritical, func(e *env, past bool) { // 450/500 MB = 0.90, 451/500 MB = 0.902
+		e.pool.set(func(s *pool.Stats) { fullWarmSet(s); s.MemoryCurrent = pick[int64](past, 450<<20, 451<<20) })
 	}},
 	{RuleErrorRateCritical, func(e *env, past bool) { e.bridge.add(1, 100, pick[uint64](past, 10, 11), time.Millisecond) }},
 	{RuleQueueDepthCritical, func(e *env, past bool) { e.pool.set(func(s *pool.Stats) { s.QueueDepth = pick(past, 25, 26) }) }},
@@ -53,8 +61,8 @@ var boundaryCases = []boundaryCase{
 			e.bridge.mu.Unlock()
 		}
 	}},
-	{RuleMemoryWarning, func(e *env, past bool) { // 32/40 = 0.80, 33/40 = 0.825
-		e.pool.set(func(s *pool.Stats) { s.Warm = pick(past, 32, 33) })
+	{RuleMemoryWarning, func(e *env, past bool) { // 400/500 MB = 0.80, 401/500 MB = 0.802
+		e.pool.set(func(s *pool.Stats) { fullWarmSet(s); s.MemoryCurrent = pick[int64](past, 400<<20, 401<<20) })
 	}},
 	{RuleErrorRateWarning, func(e *env, past bool) { e.bridge.add(1, 100, pick[uint64](past, 5, 6), time.Millisecond) }},
 	{RuleWarmHitRateLow, func(e *env, past bool) {
@@ -156,18 +164,86 @@ func TestDefaultRulesAtTheirBoundary(t *testing.T) {
 	}
 }
 
+// With WithMemoryLimit, memory usage is MemoryCurrent / limit: the budget,
+// not the baseline, is what the pool may hold.
 func TestMemoryUsageCountsTheLimit(t *testing.T) {
 	e := newEnv(t, WithoutDefaultRules(), WithRule(defaultRule(t, RuleMemoryCritical)), WithMemoryLimit(1000<<20))
-	e.pool.set(func(s *pool.Stats) { s.MemoryCurrent = 900 << 20 })
+	e.pool.set(func(s *pool.Stats) { fullWarmSet(s); s.MemoryCurrent = 900 << 20 })
 	s := e.step(time.Minute)
-	v, _ := s.Value(MetricMemoryUsage)
-	assert.Equal(t, 0.9, v, "900 MB of 1000: the larger of that and 20/40 slots")
+	v, ok := s.Value(MetricMemoryUsage)
+	require.True(t, ok)
+	assert.Equal(t, 0.9, v, "900 MB of the 1000 MB limit, though 900 MB is 1.8× the 500 MB baseline and every slot is full")
 	assert.Empty(t, e.state(RuleMemoryCritical))
 	e.pool.set(func(s *pool.Stats) { s.MemoryCurrent = 901 << 20 })
 	e.step(time.Minute)
 	assert.Equal(t, StatePending, e.state(RuleMemoryCritical))
-	e.step(2 * time.Minute)
+	e.step(2*time.Minute - time.Second)
+	assert.Equal(t, StatePending, e.state(RuleMemoryCritical), "one second before the for-duration")
+	e.step(time.Second)
 	assert.Equal(t, StateFiring, e.state(RuleMemoryCritical))
+
+	// Under a limit, the baseline is not consulted: a small baseline does
+	// not raise the figure.
+	e.pool.set(func(s *pool.Stats) { s.MemoryCurrent, s.MemoryBaseline = 100<<20, 50<<20 })
+	s = e.step(30 * time.Second)
+	v, _ = s.Value(MetricMemoryUsage)
+	assert.Equal(t, 0.1, v, "100 MB of the 1000 MB limit")
+	assert.Empty(t, e.state(RuleMemoryCritical))
+}
+
+// Without a limit, memory usage is the share of the always-warm baseline
+// held: 17 of 83 equal specialists warm, every warm slot full, read ≈ 0.20
+// and set off no memory alert however long it lasts.
+func TestMemoryUsageIsTheShareOfTheBaseline(t *testing.T) {
+	e := newEnv(t, WithoutDefaultRules(), WithRule(defaultRule(t, RuleMemoryCritical)), WithRule(defaultRule(t, RuleMemoryWarning)))
+	const each = 5 << 20
+	e.pool.set(func(s *pool.Stats) {
+		*s = pool.Stats{Specialists: 83, Warm: 15, Active: 2, Cold: 66, MaxWarm: 17,
+			MemoryCurrent: 17 * each, MemoryBaseline: 83 * each, MemorySaved: 66 * each}
+		s.MemoryEfficiency = float64(s.MemorySaved) / float64(s.MemoryBaseline)
+	})
+	for range 40 { // 20 minutes, past both for-durations
+		s := e.step(30 * time.Second)
+		v, ok := s.Value(MetricMemoryUsage)
+		require.True(t, ok)
+		require.InDelta(t, 17.0/83, v, 1e-12)
+	}
+	assert.Empty(t, e.m.Alerts())
+	assert.Empty(t, e.got.all())
+	h := e.m.Health()
+	for _, c := range h.Components {
+		if c.Name == "memoryUsage" {
+			assert.True(t, c.HasData)
+			assert.Equal(t, 1.0, c.Score, "a full warm set at 20 %% of the baseline is on target")
+		}
+	}
+}
+
+// With no limit and no baseline yet there is nothing to measure against:
+// the sample has no memory usage, and an alert in progress holds (no
+// evidence) rather than resolving.
+func TestMemoryUsageAbsentWithoutBaseline(t *testing.T) {
+	e := newEnv(t, WithoutDefaultRules(), WithRule(defaultRule(t, RuleMemoryCritical)))
+	e.pool.set(func(s *pool.Stats) { s.MemoryCurrent = 460 << 20 })
+	s := e.step(30 * time.Second)
+	v, ok := s.Value(MetricMemoryUsage)
+	require.True(t, ok)
+	assert.Equal(t, 0.92, v, "460 MB of the 500 MB baseline")
+	require.Equal(t, StatePending, e.state(RuleMemoryCritical))
+
+	e.pool.set(func(s *pool.Stats) { s.MemoryCurrent, s.MemoryBaseline, s.MemorySaved = 0, 0, 0 })
+	s = e.step(30 * time.Second)
+	_, ok = s.Value(MetricMemoryUsage)
+	assert.False(t, ok, "no baseline: no memory usage")
+	assert.NotContains(t, s.Values(), MetricMemoryUsage)
+	assert.Equal(t, StatePending, e.state(RuleMemoryCritical), "no evidence: the alert holds")
+	h := e.m.Health()
+	for _, c := range h.Components {
+		if c.Name == "memoryUsage" {
+			assert.False(t, c.HasData, "not scored without a baseline")
+		}
+	}
+	assert.Equal(t, 0, testutil.CollectAndCount(e.m.Collector(), "bumba_pool_memory_usage_ratio"), "not exported either")
 }
 
 func TestPendingClearsWithoutNotice(t *testing.T) {
