@@ -20,6 +20,9 @@ type Candidate struct {
 	DepartmentIdle time.Duration
 	// LastUsed is when it last finished a task or started (zero if never).
 	LastUsed time.Time
+	// DepartmentSlots is its department's fair share of the warm slots:
+	// the warm cap times the department's share of all tasks so far.
+	DepartmentSlots float64
 }
 
 // Balancer chooses within a department and keeps departments from starving.
@@ -41,9 +44,11 @@ type Balancer interface {
 // the higher score.
 //
 // Victim cools the lowest-value candidate. With Protect set, it spares the
-// last warm specialist of a department that had a task within Protect while
-// any other candidate exists: a burst in one department cannot cool every
-// other department.
+// last warm specialist of a department that had a task within Protect and
+// whose share of the work earns it at least one warm slot, while any other
+// candidate exists: a burst in one department cannot cool every other
+// department that matters (a department with a sliver of the work gets no
+// reserved slot — that would take slots from the busy ones).
 type DepartmentBalancer struct {
 	Protect time.Duration
 }
@@ -86,7 +91,7 @@ func (b DepartmentBalancer) Pick(_ string, cands []Candidate) int {
 func (b DepartmentBalancer) Victim(cands []Candidate) int {
 	best, bestProtected := -1, -1
 	for i, c := range cands {
-		protected := b.Protect > 0 && c.DepartmentWarm <= 1 && c.DepartmentIdle < b.Protect
+		protected := b.Protect > 0 && c.DepartmentWarm <= 1 && c.DepartmentIdle < b.Protect && c.DepartmentSlots >= 1
 		if protected {
 			if bestProtected < 0 || c.Value < cands[bestProtected].Value {
 				bestProtected = i

@@ -82,6 +82,7 @@ type department struct {
 	name     string
 	members  []*specialist
 	lastTask atomic.Int64
+	tasks    atomic.Uint64
 }
 
 type specialist struct {
@@ -353,6 +354,7 @@ func (p *Pool) Execute(ctx context.Context, t Task) (Result, error) {
 		waited = p.clk.Since(now)
 	}
 	s.dept.lastTask.Store(nowN)
+	s.dept.tasks.Add(1)
 	p.predict(now, s)
 
 	res, err := p.run(ctx, s, inst, t)
@@ -935,10 +937,18 @@ func (p *Pool) victimLocked(nowN int64, except *specialist) (*specialist, float6
 	for _, v := range p.warm {
 		warmByDept[v.spec.Department]++
 	}
+	var all uint64
+	for _, d := range p.depts {
+		all += d.tasks.Load()
+	}
 	for i := range cands {
 		c := &cands[i]
+		d := p.depts[c.Department]
 		c.DepartmentWarm = warmByDept[c.Department]
-		c.DepartmentIdle = time.Duration(nowN - p.depts[c.Department].lastTask.Load())
+		c.DepartmentIdle = time.Duration(nowN - d.lastTask.Load())
+		if all > 0 {
+			c.DepartmentSlots = float64(p.maxWarm) * float64(d.tasks.Load()) / float64(all)
+		}
 	}
 	i := p.balancer.Victim(cands)
 	if i < 0 || i >= len(cands) {

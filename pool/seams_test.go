@@ -161,14 +161,16 @@ func TestDepartmentBalancerPick(t *testing.T) {
 
 func TestDepartmentBalancerVictim(t *testing.T) {
 	cands := []pool.Candidate{
-		{ID: "lonely", Department: "DESIGN", Value: 0.1, DepartmentWarm: 1, DepartmentIdle: time.Second},
-		{ID: "crowded", Department: "BACKEND", Value: 0.5, DepartmentWarm: 4, DepartmentIdle: time.Second},
-		{ID: "stale", Department: "QA", Value: 0.3, DepartmentWarm: 1, DepartmentIdle: time.Hour},
+		{ID: "lonely", Department: "DESIGN", Value: 0.1, DepartmentWarm: 1, DepartmentIdle: time.Second, DepartmentSlots: 2},
+		{ID: "crowded", Department: "BACKEND", Value: 0.5, DepartmentWarm: 4, DepartmentIdle: time.Second, DepartmentSlots: 10},
+		{ID: "stale", Department: "QA", Value: 0.3, DepartmentWarm: 1, DepartmentIdle: time.Hour, DepartmentSlots: 2},
+		{ID: "sliver", Department: "LEGAL", Value: 0.2, DepartmentWarm: 1, DepartmentIdle: time.Second, DepartmentSlots: 0.4},
 	}
 	off := pool.DepartmentBalancer{}
 	assert.Equal(t, "lonely", cands[off.Victim(cands)].ID, "without balance: lowest value")
 	on := pool.DepartmentBalancer{Protect: time.Minute}
-	assert.Equal(t, "stale", cands[on.Victim(cands)].ID, "spare the last warm one of an active department")
+	assert.Equal(t, "sliver", cands[on.Victim(cands)].ID, "a department with under one slot's worth of work is not spared")
+	assert.Equal(t, "stale", cands[on.Victim(cands[:3])].ID, "spare the last warm one of an active department")
 	only := cands[:1]
 	assert.Equal(t, 0, on.Victim(only), "protected ones go when nothing else can")
 }
@@ -186,29 +188,36 @@ type lastPicker struct{ pool.DepartmentBalancer }
 func (lastPicker) Pick(_ string, c []pool.Candidate) int { return len(c) - 1 }
 
 func TestDepartmentBalanceSparesLastWarmOfBusyDepartment(t *testing.T) {
-	f := newFake(t)
-	specs := []pool.Spec{
-		f.spec("design", "DESIGN", pool.PriorityLow, 1),
-		f.spec("be1", "BACKEND", pool.PriorityHigh, 1),
-		f.spec("be2", "BACKEND", pool.PriorityHigh, 1),
-		f.spec("be3", "BACKEND", pool.PriorityHigh, 1),
-	}
 	for _, balance := range []bool{true, false} {
 		f := newFake(t)
-		for i := range specs {
-			specs[i].Start = f.spec(specs[i].ID, specs[i].Department, specs[i].Priority, 1).Start
+		specs := []pool.Spec{
+			f.spec("design", "DESIGN", pool.PriorityLow, 1),
+			f.spec("be1", "BACKEND", pool.PriorityHigh, 1),
+			f.spec("be2", "BACKEND", pool.PriorityHigh, 1),
+			f.spec("be3", "BACKEND", pool.PriorityHigh, 1),
 		}
-		p := f.newPool(specs, pool.WithMaxWarm(3), pool.WithPredictor(noPrediction{}), pool.WithDepartmentBalance(balance))
-		run(t, p, "design")
-		run(t, p, "be1")
-		run(t, p, "be1")
-		run(t, p, "be3")
-		run(t, p, "be2") // needs a slot: design has the lowest value, be3 the next
+		// Cooldown 70 min: the horizon values look over, and the time a
+		// department counts as active.
+		p := f.newPool(specs, pool.WithMaxWarm(3), pool.WithPredictor(noPrediction{}), pool.WithDepartmentBalance(balance),
+			pool.WithCooldown(70*time.Minute), pool.WithAdaptiveScaling(false))
+		for range 10 {
+			run(t, p, "design") // DESIGN: 10 of 14 tasks, an hour ago
+		}
+		f.clk.Add(time.Hour)
+		for range 2 { // BACKEND specialists with a 10 s rhythm: likely back
+			run(t, p, "be1")
+			run(t, p, "be3")
+			f.clk.Add(10 * time.Second)
+		}
+		// be2 needs a slot. By value design goes (idle for an hour: chance
+		// 1 − e^(−70/60) ≈ 0.69 within the horizon, against ≈ 1).
+		run(t, p, "be2")
 		if balance {
 			assert.Equal(t, pool.StateWarm, stateOf(p, "design"), "DESIGN's only warm specialist is spared")
-			assert.Equal(t, pool.StateCold, stateOf(p, "be3"))
+			assert.NotEqual(t, stateOf(p, "be1"), stateOf(p, "be3"), "one BACKEND specialist made room")
 		} else {
 			assert.Equal(t, pool.StateCold, stateOf(p, "design"))
+			assert.Equal(t, pool.StateWarm, stateOf(p, "be1"))
 			assert.Equal(t, pool.StateWarm, stateOf(p, "be3"))
 		}
 	}
