@@ -277,7 +277,59 @@ func (p *Pool) Warm(ctx context.Context, ids ...string) error {
 }
 
 // MaxWarm returns the warm cap in force.
-func (p *Pool) MaxWarm() int { return p.maxWarm }
+func (p *Pool) MaxWarm() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.maxWarm
+}
+
+// SetMaxWarm changes the warm cap while the pool runs (migrate's
+// optimisation step tunes it). Lowering it cools idle specialists of lowest
+// value at once, down to the new cap; busy ones finish first and the cap is
+// reached as they go idle and are chosen to make room. Allowed: 1 to the
+// number of specialists.
+func (p *Pool) SetMaxWarm(n int) error {
+	if n < 1 || n > len(p.list) {
+		return invalid("max warm", n, fmt.Sprintf("1 to the number of specialists (%d)", len(p.list)))
+	}
+	p.mu.Lock()
+	old := p.maxWarm
+	p.maxWarm = n
+	var out []cooling
+	for len(p.warm) > p.maxWarm {
+		v, _ := p.victimLocked(p.clk.Now().UnixNano(), nil)
+		if v == nil {
+			break
+		}
+		if inst, ok := p.evictLocked(v); ok {
+			p.noteEvictionLocked(p.clk.Now().UnixNano())
+			out = append(out, cooling{v, inst})
+		}
+	}
+	p.mu.Unlock()
+	for _, c := range out {
+		p.closeInstance(c.s, c.inst, "evicted")
+	}
+	p.signalCapacity()
+	p.log.Info("max warm set", "from", old, "to", n)
+	return nil
+}
+
+// SetWarmThreshold changes the warm threshold while the pool runs. Allowed:
+// 0–1, and 0.2–0.6 with adaptive scaling (which goes on moving it from
+// there).
+func (p *Pool) SetWarmThreshold(x float64) error {
+	switch {
+	case x < 0 || x > 1 || x != x:
+		return invalid("warm threshold", x, "0–1")
+	case p.cfg.adaptiveScaling && (x < MinAdaptiveThreshold || x > MaxAdaptiveThreshold):
+		return invalid("warm threshold", x, "0.2–0.6 with adaptive scaling")
+	}
+	old := p.WarmThreshold()
+	p.threshold.Store(math.Float64bits(x))
+	p.log.Info("warm threshold set", "from", old, "to", x)
+	return nil
+}
 
 // WarmThreshold returns the warm threshold in force (it moves with adaptive
 // scaling).

@@ -277,3 +277,41 @@ func TestMaintainCoolsOnASimulatedClock(t *testing.T) {
 	assert.Equal(t, "cooldown", cooled[0].Reason)
 	assert.Equal(t, pool.StateCold, stateOf(p, "s0"))
 }
+
+func TestSetMaxWarmAndThresholdAtRunTime(t *testing.T) {
+	f := newFake(t)
+	p := f.newPool(f.specs(6, 6), pool.WithMaxWarm(4), pool.WithPredictor(noPrediction{}), pool.WithCooldown(time.Hour))
+	for _, id := range []string{"s0", "s1", "s2", "s3"} {
+		run(t, p, id)
+	}
+	release := make(chan struct{})
+	entered := make(chan struct{})
+	f.setExec("s3", func(context.Context, pool.Task) (pool.Result, error) {
+		close(entered)
+		<-release
+		return pool.Result{}, nil
+	})
+	busy := make(chan error)
+	go func() { _, err := p.Execute(context.Background(), pool.Task{Specialist: "s3"}); busy <- err }()
+	<-entered
+	require.NoError(t, p.SetMaxWarm(1))
+	assert.Equal(t, 1, p.MaxWarm())
+	st := p.Stats()
+	assert.Equal(t, 1, st.Warm+st.Active, "idle ones cooled at once")
+	assert.Equal(t, pool.StateActive, stateOf(p, "s3"), "never the busy one")
+	close(release)
+	require.NoError(t, <-busy)
+
+	err := p.SetMaxWarm(7)
+	assert.ErrorIs(t, err, pool.ErrInvalidConfig)
+	assert.Contains(t, err.Error(), "max warm 7")
+	require.NoError(t, p.SetMaxWarm(3))
+	assert.Equal(t, 3, p.Stats().MaxWarm)
+
+	require.NoError(t, p.SetWarmThreshold(0.45))
+	assert.InDelta(t, 0.45, p.WarmThreshold(), 1e-12)
+	err = p.SetWarmThreshold(0.7)
+	assert.ErrorIs(t, err, pool.ErrInvalidConfig)
+	assert.Contains(t, err.Error(), "0.2–0.6 with adaptive scaling")
+	assert.InDelta(t, 0.45, p.WarmThreshold(), 1e-12, "unchanged by a bad value")
+}

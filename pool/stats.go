@@ -118,7 +118,6 @@ func (p *Pool) Stats() Stats {
 	}
 	st := Stats{
 		Specialists:          len(p.list),
-		MaxWarm:              p.maxWarm,
 		Rejected:             p.rejected.Load(),
 		Evictions:            p.evictions.Load(),
 		Cooled:               p.cooled.Load(),
@@ -136,6 +135,7 @@ func (p *Pool) Stats() Stats {
 	// consistent view: together they are the warm set, never above the cap.
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	st.MaxWarm = p.maxWarm
 	for _, name := range p.deptNames {
 		var ds DepartmentStats
 		for _, s := range p.depts[name].members {
