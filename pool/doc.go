@@ -34,17 +34,32 @@
 // 1 without WithPriorityWeighting) to a usage count u that decays
 // exponentially on the pool's clock: u ← u·e^(−rate·Δt[s]) + w, with rate =
 // WithUsageDecay (0.02/s: a use halves in 35 s). The usage score is
-// 1 − e^(−u) ∈ [0, 1): one high-priority use scores 0.63. The value of
-// keeping a specialist warm is
+// 1 − e^(−u) ∈ [0, 1): one high-priority use scores 0.63.
 //
-//	value = max(score, predicted probability while the prediction holds) × cold-start cost / bytes held
+// Each specialist also keeps g, the mean gap between its tasks (weight 1/2
+// for the newest). Its chance of a task within a horizon h is taken as
+// Poisson: reuse(h) = 1 − e^(−h/G), with G the larger of g and the time since
+// its last task (an overdue specialist is ever less likely to return soon;
+// one seen once has G = max(time since, h)). The value of keeping a
+// specialist warm is
+//
+//	value = max(score, reuse(H), predicted probability while it holds) × cold-start cost [÷ bytes under a budget]
 //
 // where the cold-start cost is Spec.ColdStart, else the measured average
-// start. A pre-warm goes ahead only if its own value beats its victim's.
+// start, and H is how long a slot stays with one specialist: the warm cap
+// times the mean time between evictions (the cache's characteristic time;
+// before the first eviction, the longer of the cooldown and 10 minutes).
+// Dividing by bytes only under WithMemoryBudget keeps the count-capped pool
+// from sacrificing hot but large specialists. A pre-warm goes ahead only if
+// its own value beats its victim's. The default Balancer spares the last warm
+// specialist of a department that was active within the cooldown and whose
+// share of all tasks earns it at least one slot.
 //
 // Cooling. A specialist stays warm while it is busy, while idle for less than
-// WithCooldown (45 s), while its score is at or above the warm threshold, or
-// while the Predictor expects it. Maintenance applies this every
+// WithCooldown (45 s), while its score — or, once it has a rhythm (two tasks
+// at different times), its reuse within max(cooldown, 10 min) — is at or
+// above the warm threshold, or while the Predictor expects it. Maintenance
+// applies this every
 // WithMaintenanceInterval on the clock, and whenever Execute or Stats finds
 // it due, so a snapshot never lags the clock.
 //
