@@ -21,11 +21,20 @@ func (noop) Execute(context.Context, pool.Task) (pool.Result, error) { return po
 func (noop) Close() error                                            { return nil }
 
 // inOrder is the replay's Warmer: starts are instantaneous in a replay, so
-// it runs a batch's starts one after another, in the order given, which
-// keeps replays reproducible (the default Warmer runs them concurrently).
-type inOrder struct{}
+// it runs a batch's starts one after another, in the order given. A
+// pre-warm (begun on the pool's own goroutine, not under a request's
+// context) first waits for the request that caused it to be over — held
+// holds execution — so that it never races the request's release: replays
+// are reproducible (the default Warmer runs starts concurrently).
+type inOrder struct{ held *sync.Mutex }
 
-func (inOrder) Warm(_ context.Context, batch []pool.WarmRequest) []error {
+type demandKey struct{}
+
+func (w inOrder) Warm(ctx context.Context, batch []pool.WarmRequest) []error {
+	if ctx.Value(demandKey{}) == nil {
+		w.held.Lock()
+		defer w.held.Unlock()
+	}
 	errs := make([]error, len(batch))
 	for i, r := range batch {
 		errs[i] = r.Start()
@@ -52,6 +61,7 @@ const maintenanceStep = time.Second
 // runPool replays p through a real pool configured by setup.
 func runPool(p *prepared, cfg Config, name string, setup poolSetup) (Result, error) {
 	l := newLedger(p.keys, p.span)
+	var executing sync.Mutex // held while a request executes
 	origin := originTime()
 	clk := newVClock(origin)
 	var mu sync.Mutex // the observer runs on pre-warm goroutines too
@@ -86,7 +96,7 @@ func runPool(p *prepared, cfg Config, name string, setup poolSetup) (Result, err
 		pool.WithObserver(observe),
 		pool.WithMaintenanceInterval(maintenanceStep),
 		pool.WithMaxQueue(1 << 20),
-		pool.WithWarmer(inOrder{}),
+		pool.WithWarmer(inOrder{held: &executing}),
 	}, setup.opts...)
 	pl, err := pool.New(specs, opts...)
 	if err != nil {
@@ -97,7 +107,7 @@ func runPool(p *prepared, cfg Config, name string, setup poolSetup) (Result, err
 			setup.closeFn()
 		}
 	}()
-	ctx := context.Background()
+	ctx := context.WithValue(context.Background(), demandKey{}, true)
 	if setup.warmAll {
 		ids := make([]string, len(p.keys))
 		for i, k := range p.keys {
@@ -118,7 +128,10 @@ func runPool(p *prepared, cfg Config, name string, setup poolSetup) (Result, err
 		if setup.seq != nil {
 			setup.seq(i)
 		}
-		if _, err := pl.Execute(ctx, pool.Task{Specialist: r.Key, Priority: r.Priority}); err != nil {
+		executing.Lock()
+		_, err := pl.Execute(ctx, pool.Task{Specialist: r.Key, Priority: r.Priority})
+		executing.Unlock()
+		if err != nil {
 			return Result{}, fmt.Errorf("request %d (%s at %v): %w", i, r.Key, r.At, err)
 		}
 		pl.Wait()
