@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/bumba/pooling/migrate"
+)
+
+// usageError is a bad invocation (exit 2).
+type usageError struct{ error }
+
+// run is the command: it parses args, deploys, prints the report and
+// returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return runWith(ctx, args, stdout, stderr, nil)
+}
+
+// runWith is run with a hook to adjust the configuration (tests shorten
+// the plan).
+func runWith(ctx context.Context, args []string, stdout, stderr io.Writer, adjust func(*config)) int {
+	cfg, opts, err := parseFlags(args)
+	if err != nil {
+		fmt.Fprintln(stderr, "deployment:", strings.ReplaceAll(err.Error(), "\n", " "))
+		return 2
+	}
+	if adjust != nil {
+		adjust(&cfg)
+	}
+	// Progress goes to stdout, unless stdout carries the JSON.
+	progressTo := stdout
+	if opts.json {
+		progressTo = stderr
+	}
+	if !opts.quiet {
+		cfg.Progress = newProgress(progressTo)
+	}
+	rep, err := deploy(ctx, cfg)
+	cfg.Progress.done()
+	if err != nil {
+		fmt.Fprintln(stderr, "deployment:", err)
+		return 1
+	}
+	if opts.json {
+		if err := writeJSON(stdout, rep); err != nil {
+			fmt.Fprintln(stderr, "deployment:", err)
+			return 1
+		}
+	} else if err := rep.WriteText(stdout); err != nil {
+		fmt.Fprintln(stderr, "deployment:", err)
+		return 1
+	}
+	if opts.out != "" {
+		f, err := os.Create(opts.out)
+		if err == nil {
+			err = writeJSON(f, rep)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "deployment:", err)
+			return 1
+		}
+	}
+	if cfg.Fault != FaultNone {
+		if rep.Fault != nil && rep.Fault.Handled {
+			return 0
+		}
+		return 1
+	}
+	if rep.Outcome != "completed" {
+		return 1
+	}
+	return 0
+}
+
+type outputOptions struct {
+	json  bool
+	out   string
+	quiet bool
+}
+
+func parseFlags(args []string) (config, outputOptions, error) {
+	cfg := defaultConfig()
+	var o outputOptions
+	fs := flag.NewFlagSet("deployment", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.BoolVar(&o.json, "json", false, "print the report as JSON (progress then goes to stderr)")
+	fs.StringVar(&o.out, "out", "", "also write the report as JSON to this file")
+	fs.BoolVar(&o.quiet, "quiet", false, "no progress display")
+	fs.StringVar(&cfg.Fault, "fault", "", "inject a fault: errors, latency or memory")
+	phase := fs.String("fault-phase", "", "the step the fault starts in (default hybrid-50)")
+	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "workload seed")
+	fs.StringVar(&cfg.StatePath, "state", "", "keep the rollout and rollback state in this file (default: in memory)")
+	fs.DurationVar(&cfg.TaskLatency, "task-latency", cfg.TaskLatency, "simulated time one command takes on either system")
+	if err := fs.Parse(args); err != nil {
+		return cfg, o, usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return cfg, o, usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	switch cfg.Fault {
+	case FaultNone, FaultErrors, FaultLatency, FaultMemory:
+	default:
+		return cfg, o, usageError{fmt.Errorf("-fault %q: want errors, latency or memory", cfg.Fault)}
+	}
+	if *phase != "" {
+		if cfg.Fault == FaultNone {
+			return cfg, o, usageError{errors.New("-fault-phase needs -fault")}
+		}
+		if cfg.Plan.Index(*phase) < 0 {
+			return cfg, o, usageError{fmt.Errorf("-fault-phase %q: want one of %s", *phase, stepNames(cfg.Plan))}
+		}
+		cfg.FaultPhase = *phase
+	}
+	if cfg.TaskLatency <= 0 || cfg.TaskLatency > time.Minute {
+		return cfg, o, usageError{fmt.Errorf("-task-latency %v: want (0, 1m]", cfg.TaskLatency)}
+	}
+	return cfg, o, nil
+}
+
+func stepNames(p migrate.Plan) string {
+	names := make([]string, len(p.Steps))
+	for i, s := range p.Steps {
+		names[i] = s.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+func writeJSON(w io.Writer, rep Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rep)
+}
