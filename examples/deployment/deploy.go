@@ -124,6 +124,7 @@ type system struct {
 	rolledBack                     bool
 	lastStep                       string
 	stepStarts                     map[string]time.Duration
+	lastGate                       map[string]*migrate.GateResult // the latest evaluation of each step's gate
 }
 
 var errInjected = errors.New("injected fault: specialist failed")
@@ -159,7 +160,7 @@ func build(cfg config) (*system, error) {
 		return nil, err
 	}
 	s := &system{cfg: cfg, drv: newDriver(), cat: cat, plan: cfg.Plan,
-		shadowDone: make(chan struct{}, 1), stepStarts: map[string]time.Duration{}}
+		shadowDone: make(chan struct{}, 1), stepStarts: map[string]time.Duration{}, lastGate: map[string]*migrate.GateResult{}}
 	clk := s.drv.clk
 
 	// Legacy: every specialist started once and kept warm. Its instances
@@ -308,6 +309,9 @@ func (s *system) onDecision(d migrate.Decision) {
 	case migrate.ActionStart, migrate.ActionAdvance, migrate.ActionSetStep:
 		s.stepStarts[d.Step] = d.At.Sub(s.drv.origin)
 	case migrate.ActionHold:
+		if d.Gate != nil {
+			s.lastGate[d.Step] = d.Gate // a failed gate restarts the soak and leaves Status without one
+		}
 		if d.Gate != nil && d.Gate.Failed {
 			s.cfg.Progress.event(s.drv.elapsed(), fmt.Sprintf("%s: gate failed, soak restarts: %s", d.Step, d.Gate))
 		}
@@ -526,6 +530,9 @@ func (s *system) tick(ctx context.Context, now time.Duration, lastCollect, lastP
 		return err
 	}
 	st := s.ctrl.Status()
+	if st.Gate != nil {
+		s.lastGate[st.Step.Name] = st.Gate
+	}
 	if st.Step.Name != s.lastStep || *lastProgress < 0 || now-*lastProgress >= progressEvery || st.State == migrate.StateCompleted {
 		s.lastStep, *lastProgress = st.Step.Name, now
 		s.cfg.Progress.line(now, st, s.pool.Stats(), s.planDone(st))

@@ -120,9 +120,7 @@ func TestDefaultRolloutCompletes(t *testing.T) {
 		}
 	}
 	// The soak times were honoured: the plan takes at least its duration.
-	el, err := time.ParseDuration(strings.NewReplacer(":", "h", "h", "h").Replace(rep.SimulatedTime[:2]) + rep.SimulatedTime[3:5] + "m")
-	require.NoError(t, err)
-	assert.GreaterOrEqual(t, el, migrate.DefaultPlan().Duration())
+	assert.GreaterOrEqual(t, rep.SimulatedSeconds, migrate.DefaultPlan().Duration().Seconds())
 	assert.NotEmpty(t, rep.Tunings, "the optimisation step tuned the pool")
 }
 
@@ -169,18 +167,26 @@ func TestFaultsRollBack(t *testing.T) {
 			assert.True(t, rep.Fault.Handled, rep.Fault.HandledText)
 			assert.Equal(t, "hybrid-50", rep.Fault.Phase)
 			assert.Equal(t, "rolled_back", rep.Gates[3].Status)
+			assert.NotEmpty(t, rep.Gates[3].Checks, "the step's last gate evaluation is shown")
 			assert.Equal(t, 3, rep.StepsPassed)
 			checkFigures(t, rep, got)
 
+			// The evidence the rollback recorded is the fault's.
+			ev := rec.Evidence
 			switch tc.fault {
 			case FaultErrors:
+				require.NotNil(t, ev.ErrorRate)
+				assert.Greater(t, *ev.ErrorRate, rollback.DefaultMaxErrorRate)
 				assert.Positive(t, rep.IntelligentErrors)
 				assert.Equal(t, rep.IntelligentErrors, got.stats.TaskErrors, "the specialists themselves failed")
 				assert.Zero(t, rep.ServedErrorRate, "legacy answered every failed pool call")
 			case FaultLatency:
-				assert.Greater(t, rep.Latency.OverheadMs, 0.0)
+				require.NotNil(t, ev.LatencyRatio)
+				assert.Greater(t, *ev.LatencyRatio, rollback.DefaultMaxLatencyRatio)
 			case FaultMemory:
-				assert.Less(t, rep.Memory.Efficiency, 0.2)
+				require.NotNil(t, ev.MemoryEfficiency)
+				assert.Less(t, *ev.MemoryEfficiency, rollback.DefaultMinMemoryEfficiency)
+				assert.Greater(t, rep.Memory.Warm, 17, "the runaway warmer holds more than the cap it replaced")
 			}
 		})
 	}

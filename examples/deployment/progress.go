@@ -67,7 +67,7 @@ func (p *progress) redraw(now time.Duration, st migrate.Status, ps pool.Stats, d
 	if p == nil || !p.tty {
 		return
 	}
-	const width = 30
+	const width = 20
 	filled := min(width, max(0, int(done*width+0.5)))
 	fmt.Fprintf(p.w, "\r\033[K[%s%s] %3.0f%% of plan  %s", strings.Repeat("█", filled), strings.Repeat("░", width-filled),
 		100*done, status(now, st, ps))

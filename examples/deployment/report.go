@@ -29,9 +29,10 @@ type Report struct {
 	StepsPassed int `json:"steps_passed"`
 	Steps       int `json:"steps"`
 
-	SimulatedTime string `json:"simulated_time"`
-	WallTime      string `json:"wall_time"`
-	Commands      int    `json:"commands"`
+	SimulatedTime    string  `json:"simulated_time"`
+	SimulatedSeconds float64 `json:"simulated_seconds"`
+	WallTime         string  `json:"wall_time"`
+	Commands         int     `json:"commands"`
 
 	Fault *FaultReport `json:"fault,omitempty"`
 
@@ -168,20 +169,21 @@ func (s *system) report(wall time.Duration) Report {
 	mrep := s.monitor.Report(now)
 
 	r := Report{
-		Plan:          st.Plan,
-		FinalStep:     st.Step.Name,
-		State:         string(st.State),
-		Routing:       migrate.CurrentRouting(s.bridge).String(),
-		Steps:         len(s.plan.Steps),
-		SimulatedTime: clockText(now),
-		WallTime:      wall.Round(time.Millisecond).String(),
-		Commands:      s.commands,
-		WarmHitRate:   ps.WarmHitRate,
-		Tasks:         ps.Tasks,
-		WarmHits:      ps.WarmHits,
-		ColdStarts:    ps.ColdStarts,
-		Prewarms:      ps.Prewarms,
-		Monitor:       mrep,
+		Plan:             st.Plan,
+		FinalStep:        st.Step.Name,
+		State:            string(st.State),
+		Routing:          migrate.CurrentRouting(s.bridge).String(),
+		Steps:            len(s.plan.Steps),
+		SimulatedTime:    clockText(now),
+		SimulatedSeconds: now.Seconds(),
+		WallTime:         wall.Round(time.Millisecond).String(),
+		Commands:         s.commands,
+		WarmHitRate:      ps.WarmHitRate,
+		Tasks:            ps.Tasks,
+		WarmHits:         ps.WarmHits,
+		ColdStarts:       ps.ColdStarts,
+		Prewarms:         ps.Prewarms,
+		Monitor:          mrep,
 	}
 	switch st.State {
 	case migrate.StateCompleted:
@@ -307,6 +309,9 @@ func (s *system) gates(st migrate.Status) ([]StepReport, int) {
 			n++
 		case i == st.Index:
 			sr.Status, g = "current", st.Gate
+			if g == nil {
+				g = s.lastGate[step.Name]
+			}
 			if st.State == migrate.StateRolledBack {
 				sr.Status = "rolled_back"
 			}
