@@ -241,6 +241,13 @@ func TestRunText(t *testing.T) {
 	assert.Empty(t, stderr.String())
 }
 
+func TestHelp(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	assert.Equal(t, 0, run(context.Background(), []string{"-h"}, &stdout, &stderr))
+	assert.Contains(t, stdout.String(), "usage: deployment")
+	assert.Empty(t, stderr.String())
+}
+
 func TestBadFlags(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{
@@ -250,6 +257,7 @@ func TestBadFlags(t *testing.T) {
 		{"-nope"},
 		{"extra"},
 		{"-task-latency", "0s"},
+		{"-state", "main.go"},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(context.Background(), args, &stdout, &stderr)

@@ -17,6 +17,8 @@ import (
 // usageError is a bad invocation (exit 2).
 type usageError struct{ error }
 
+func (e usageError) Unwrap() error { return e.error }
+
 // run is the command: it parses args, deploys, prints the report and
 // returns the exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -27,6 +29,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // the plan).
 func runWith(ctx context.Context, args []string, stdout, stderr io.Writer, adjust func(*config)) int {
 	cfg, opts, err := parseFlags(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "deployment:", strings.ReplaceAll(err.Error(), "\n", " "))
 		return 2
@@ -82,6 +88,15 @@ func runWith(ctx context.Context, args []string, stdout, stderr io.Writer, adjus
 	return 0
 }
 
+const usage = `usage: deployment [-json] [-out FILE] [-quiet] [-fault errors|latency|memory [-fault-phase STEP]]
+                  [-seed N] [-state NEWFILE] [-task-latency D]
+
+Runs the simulated BUMBA rollout (migrate.DefaultPlan) on a fast-forwarded
+clock and prints the deployment report. -fault injects a fault from the step
+-fault-phase (default hybrid-50) on and shows the automatic rollback.
+Exit status: 0 completed or fault handled, 1 otherwise, 2 bad flags.
+`
+
 type outputOptions struct {
 	json  bool
 	out   string
@@ -99,7 +114,7 @@ func parseFlags(args []string) (config, outputOptions, error) {
 	fs.StringVar(&cfg.Fault, "fault", "", "inject a fault: errors, latency or memory")
 	phase := fs.String("fault-phase", "", "the step the fault starts in (default hybrid-50)")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "workload seed")
-	fs.StringVar(&cfg.StatePath, "state", "", "keep the rollout and rollback state in this file (default: in memory)")
+	fs.StringVar(&cfg.StatePath, "state", "", "keep the rollout and rollback state in this new file (default: in memory)")
 	fs.DurationVar(&cfg.TaskLatency, "task-latency", cfg.TaskLatency, "simulated time one command takes on either system")
 	if err := fs.Parse(args); err != nil {
 		return cfg, o, usageError{err}
@@ -120,6 +135,13 @@ func parseFlags(args []string) (config, outputOptions, error) {
 			return cfg, o, usageError{fmt.Errorf("-fault-phase %q: want one of %s", *phase, stepNames(cfg.Plan))}
 		}
 		cfg.FaultPhase = *phase
+	}
+	if cfg.StatePath != "" {
+		// The simulation always starts from scratch: a saved rollout from
+		// another run would resume on a different workload and clock.
+		if _, err := os.Stat(cfg.StatePath); err == nil {
+			return cfg, o, usageError{fmt.Errorf("-state %s: the file exists; give a new path", cfg.StatePath)}
+		}
 	}
 	if cfg.TaskLatency <= 0 || cfg.TaskLatency > time.Minute {
 		return cfg, o, usageError{fmt.Errorf("-task-latency %v: want (0, 1m]", cfg.TaskLatency)}
