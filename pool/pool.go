@@ -34,6 +34,8 @@ type Pool struct {
 	warmer       Warmer
 	balancer     Balancer
 	predBufs     sync.Pool
+	predMu       sync.Mutex // one task at a time feeds the Predictor
+	dropped      atomic.Uint64
 
 	bgMu       sync.Mutex // guards bgPrewarms
 	bgIdle     *sync.Cond // broadcast when bgPrewarms drops to 0
@@ -597,8 +599,18 @@ func (p *Pool) signalCapacity() {
 
 // predict feeds the Predictor and pre-warms what it expects.
 func (p *Pool) predict(now time.Time, s *specialist) {
+	// The task sequence is one global order, so the Predictor is fed one
+	// task at a time. A task that finds another feeding it does not wait:
+	// its observation is dropped (and counted) — tasks that arrive together
+	// have no order to learn anyway, and the warm path stays free of a
+	// shared wait.
+	if !p.predMu.TryLock() {
+		p.dropped.Add(1)
+		return
+	}
 	bp := p.predBufs.Get().(*[]Prediction)
 	preds := p.predictor.Observe(now, s.spec.ID, s.spec.Department, (*bp)[:0])
+	p.predMu.Unlock()
 	until := now.Add(max(p.cfg.cooldown, p.cfg.maintenance)).UnixNano()
 	var batch []*specialist
 	for _, pr := range preds {

@@ -16,10 +16,12 @@ type Prediction struct {
 
 // Predictor learns the task sequence and names what is likely next.
 //
-// Observe is called once per task, on the Execute path, with the specialist
+// Observe is called for each task, on the Execute path, with the specialist
 // chosen for it; it appends its predictions, most likely first, to dst and
-// returns the extended slice. It must be safe for concurrent use and quick:
-// it runs before every task.
+// returns the extended slice. The pool calls it one task at a time; a task
+// that arrives while another is being observed is not observed (counted in
+// Stats.ObservationsDropped) rather than made to wait. It must be quick: it
+// runs before every task.
 type Predictor interface {
 	Observe(at time.Time, id, department string, dst []Prediction) []Prediction
 }

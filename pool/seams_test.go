@@ -315,3 +315,38 @@ func TestSetMaxWarmAndThresholdAtRunTime(t *testing.T) {
 	assert.Contains(t, err.Error(), "0.2–0.6 with adaptive scaling")
 	assert.InDelta(t, 0.45, p.WarmThreshold(), 1e-12, "unchanged by a bad value")
 }
+
+// blockingPredictor holds its first Observe until released.
+type blockingPredictor struct {
+	entered chan struct{}
+	release chan struct{}
+	calls   atomic.Int32
+}
+
+func (b *blockingPredictor) Observe(_ time.Time, _, _ string, dst []pool.Prediction) []pool.Prediction {
+	if b.calls.Add(1) == 1 {
+		close(b.entered)
+		<-b.release
+	}
+	return dst
+}
+
+// A task never waits for the Predictor: while one task is being observed,
+// another runs to completion unobserved, and the drop is counted.
+func TestBusyPredictorIsSkippedNotWaitedFor(t *testing.T) {
+	f := newFake(t)
+	pred := &blockingPredictor{entered: make(chan struct{}), release: make(chan struct{})}
+	p := f.newPool(f.specs(3, 3), pool.WithMaxWarm(3), pool.WithPredictor(pred))
+	first := make(chan error)
+	go func() { _, err := p.Execute(context.Background(), pool.Task{Specialist: "s0"}); first <- err }()
+	<-pred.entered
+	res, err := p.Execute(context.Background(), pool.Task{Specialist: "s1"}) // returns while s0's observation is held
+	require.NoError(t, err)
+	assert.Equal(t, "s1", res.Output)
+	assert.Equal(t, uint64(1), p.Stats().ObservationsDropped)
+	close(pred.release)
+	require.NoError(t, <-first)
+	run(t, p, "s2")
+	assert.Equal(t, int32(2), pred.calls.Load(), "s0 and s2 observed, s1 dropped")
+	assert.Equal(t, uint64(1), p.Stats().ObservationsDropped)
+}

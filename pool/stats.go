@@ -44,6 +44,10 @@ type Stats struct {
 	// the share of decided pre-warms that were used before they cooled.
 	PredictionAccuracy float64
 
+	// ObservationsDropped counts tasks the Predictor did not see because
+	// another task was feeding it at that moment (only under concurrency).
+	ObservationsDropped uint64
+
 	// Workflows is what the Predictor's workflow detector reports (zero if
 	// it has none); WorkflowDetectionRate is its Recognised / Seen.
 	Workflows             WorkflowStats
@@ -123,6 +127,7 @@ func (p *Pool) Stats() Stats {
 		Cooled:               p.cooled.Load(),
 		PrewarmsWasted:       p.wasted.Load(),
 		PrewarmsDeclined:     p.declined.Load(),
+		ObservationsDropped:  p.dropped.Load(),
 		QueueDepth:           int(p.queued.Load()),
 		WarmThreshold:        p.WarmThreshold(),
 		ThresholdAdjustments: p.adjustments.Load(),
