@@ -64,9 +64,9 @@
 // it due, so a snapshot never lags the clock.
 //
 // Adaptive threshold. With WithAdaptiveScaling (default on), once a minute
-// of clock time the threshold moves by 0.05 inside [0.2, 0.6]: up under
-// memory pressure (≥ 90 % of the warm slots or budget used), down when the
-// last minute's warm hit rate was under 80 %. Each move is logged ("Adaptive
+// of clock time the threshold moves by 0.05 inside [0.2, 0.6]: down when the
+// last minute's warm hit rate was under 80 %, otherwise up under memory
+// pressure (≥ 90 % of the warm slots or budget used). Each move is logged ("Adaptive
 // adjustment"), counted in Stats.ThresholdAdjustments and reported as an
 // EventThresholdAdjusted.
 //

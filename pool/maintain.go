@@ -78,10 +78,11 @@ func (p *Pool) maintain(now time.Time) {
 
 // adapt moves the warm threshold by 0.05 inside [0.2, 0.6], once per
 // minute of clock time:
-//   - memory pressure (warm slots or budget ≥ 90 % used): up, so idle
-//     specialists cool sooner;
-//   - otherwise, a warm hit rate under 80 % over the last minute (at least 10
-//     tasks): down, so more stay warm past their cooldown.
+//   - a warm hit rate under 80 % over the last minute (at least 10 tasks):
+//     down, so more stay warm past their cooldown;
+//   - otherwise, memory pressure (warm slots or budget ≥ 90 % used): up, so
+//     idle specialists cool sooner. (Hits come first: a pool full to its cap
+//     is working as designed, and cooling sooner would only cost hits.)
 func (p *Pool) adapt(now time.Time) {
 	p.lastAdapt = now
 	var tasks, hits uint64
@@ -101,11 +102,12 @@ func (p *Pool) adapt(now time.Time) {
 	p.mu.Unlock()
 	old := p.WarmThreshold()
 	next, reason := old, ""
+	lowHits := dTasks >= 10 && float64(dHits)/float64(dTasks) < 0.8
 	switch {
+	case lowHits:
+		next, reason = old-0.05, fmt.Sprintf("warm hit rate %.0f%%", 100*float64(dHits)/float64(dTasks))
 	case pressure >= 0.9:
 		next, reason = old+0.05, fmt.Sprintf("memory pressure %.0f%%", 100*pressure)
-	case dTasks >= 10 && float64(dHits)/float64(dTasks) < 0.8:
-		next, reason = old-0.05, fmt.Sprintf("warm hit rate %.0f%%", 100*float64(dHits)/float64(dTasks))
 	}
 	next = math.Round(min(max(next, MinAdaptiveThreshold), MaxAdaptiveThreshold)*100) / 100
 	if next == old {
