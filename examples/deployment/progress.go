@@ -7,23 +7,35 @@ import (
 	"strings"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
+
 	"github.com/bumba/pooling/migrate"
 	"github.com/bumba/pooling/pool"
 )
 
-// progress shows the rollout as it goes: on a terminal one line redrawn in
-// place with a bar, plus a line per event; elsewhere plain lines only (a
-// step change, every 10 simulated minutes, and each event). A nil
-// *progress shows nothing.
+// progress shows the rollout as it goes: on a terminal a progress bar
+// (schollz/progressbar) redrawn in place, plus a line per event; elsewhere
+// plain lines only (a step change, every 10 simulated minutes, and each
+// event). A nil *progress shows nothing.
 type progress struct {
 	w   io.Writer
-	tty bool
-	// drawn: the bar is on screen and must be cleared before a line.
-	drawn bool
+	bar *progressbar.ProgressBar // nil unless w is a terminal
 }
 
+// barSteps is the bar's resolution: the plan's share done, in ‰.
+const barSteps = 1000
+
 func newProgress(w io.Writer) *progress {
-	return &progress{w: w, tty: isTerminal(w)}
+	p := &progress{w: w}
+	if isTerminal(w) {
+		p.bar = progressbar.NewOptions(barSteps,
+			progressbar.OptionSetWriter(w),
+			progressbar.OptionSetWidth(20),
+			progressbar.OptionSetPredictTime(false),
+			progressbar.OptionClearOnFinish(),
+		)
+	}
+	return p
 }
 
 func isTerminal(w io.Writer) bool {
@@ -46,9 +58,8 @@ func status(now time.Duration, st migrate.Status, ps pool.Stats) string {
 }
 
 func (p *progress) clear() {
-	if p.drawn {
-		fmt.Fprint(p.w, "\r\033[K")
-		p.drawn = false
+	if p.bar != nil {
+		_ = p.bar.Clear()
 	}
 }
 
@@ -64,14 +75,11 @@ func (p *progress) line(now time.Duration, st migrate.Status, ps pool.Stats, don
 
 // redraw updates the bar on a terminal; plain output shows nothing.
 func (p *progress) redraw(now time.Duration, st migrate.Status, ps pool.Stats, done float64) {
-	if p == nil || !p.tty {
+	if p == nil || p.bar == nil {
 		return
 	}
-	const width = 20
-	filled := min(width, max(0, int(done*width+0.5)))
-	fmt.Fprintf(p.w, "\r\033[K[%s%s] %3.0f%% of plan  %s", strings.Repeat("█", filled), strings.Repeat("░", width-filled),
-		100*done, status(now, st, ps))
-	p.drawn = true
+	p.bar.Describe(status(now, st, ps))
+	_ = p.bar.Set(min(barSteps, max(0, int(done*barSteps+0.5))))
 }
 
 // event prints one line about something that happened.
@@ -85,8 +93,8 @@ func (p *progress) event(now time.Duration, msg string) {
 
 // done clears the bar.
 func (p *progress) done() {
-	if p == nil {
+	if p == nil || p.bar == nil {
 		return
 	}
-	p.clear()
+	_ = p.bar.Finish()
 }
