@@ -36,7 +36,7 @@
 // WithUsageDecay (0.02/s: a use halves in 35 s). The usage score is
 // 1 − e^(−u) ∈ [0, 1): one high-priority use scores 0.63.
 //
-// Each specialist also keeps g, the mean gap between its tasks (weight 1/2
+// Each specialist also keeps g, the mean gap between its tasks (weight 1/4
 // for the newest). Its chance of a task within a horizon h is taken as
 // Poisson: reuse(h) = 1 − e^(−h/G), with G the larger of g and the time since
 // its last task (an overdue specialist is ever less likely to return soon;

@@ -873,14 +873,14 @@ func (p *Pool) overBudgetLocked(s *specialist) []cooling {
 }
 
 // noteArrival updates the mean gap between s's tasks (an exponentially
-// weighted mean, weight 1/2 for the newest gap).
+// weighted mean, weight 1/4 for the newest gap).
 func (s *specialist) noteArrival(nowN int64) {
 	if s.arrivals > 0 && nowN > s.lastArrival {
 		gap := float64(nowN-s.lastArrival) / 1e9
 		if s.gapMean == 0 {
 			s.gapMean = gap
 		} else {
-			s.gapMean = 0.5*s.gapMean + 0.5*gap
+			s.gapMean = 0.75*s.gapMean + 0.25*gap
 		}
 	}
 	s.arrivals++
