@@ -1,7 +1,6 @@
 package pool_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -218,7 +217,6 @@ func drain(f *fake) {
 	}
 }
 
-var _ = context.Background
 
 func TestInterleavedInstancesOfOneWorkflowAreTwo(t *testing.T) {
 	wf := pool.Workflow{Name: "W", Steps: []string{"a", "b", "c"}}

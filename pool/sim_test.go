@@ -4,7 +4,6 @@ import (
 	"context"
 	"runtime"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -97,5 +96,4 @@ func TestReportedMemoryIsRealAllocation(t *testing.T) {
 	assert.Equal(t, int64(10*8<<20), st.MemoryCurrent)
 	grown := int64(after.HeapAlloc) - int64(before.HeapAlloc)
 	assert.InDelta(t, float64(st.MemoryCurrent), float64(grown), float64(4<<20), "heap grew by what the pool reports")
-	_ = time.Second
 }
