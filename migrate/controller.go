@@ -12,6 +12,7 @@ import (
 	"github.com/benbjohnson/clock"
 
 	"github.com/bumba/pooling/bridge"
+	"github.com/bumba/pooling/internal/notify"
 )
 
 // State is where a rollout stands.
@@ -383,23 +384,12 @@ func (c *Controller) takePending() []Decision {
 	return p
 }
 
+// notify tells the listeners; a panicking one is logged and the others are
+// still called.
 func (c *Controller) notify(ds []Decision) {
-	for _, d := range ds {
-		for _, f := range c.cfg.listeners {
-			c.call(f, d)
-		}
-	}
-}
-
-// call runs a listener; a panic is recovered and logged, and the other
-// listeners are still called.
-func (c *Controller) call(f func(Decision), d Decision) {
-	defer func() {
-		if r := recover(); r != nil {
-			c.log.Error("migrate: ERROR listener panicked", "decision", d.String(), "panic", fmt.Sprint(r))
-		}
-	}()
-	f(d)
+	notify.Each(c.cfg.listeners, ds, func(d Decision, r any) {
+		c.log.Error("migrate: ERROR listener panicked", "decision", d.String(), "panic", fmt.Sprint(r))
+	})
 }
 
 // save writes the rollout section.

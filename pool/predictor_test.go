@@ -217,7 +217,6 @@ func drain(f *fake) {
 	}
 }
 
-
 func TestInterleavedInstancesOfOneWorkflowAreTwo(t *testing.T) {
 	wf := pool.Workflow{Name: "W", Steps: []string{"a", "b", "c"}}
 	p := pool.NewSequencePredictor(15, true, wf)

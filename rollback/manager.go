@@ -12,6 +12,7 @@ import (
 	"github.com/benbjohnson/clock"
 
 	"github.com/bumba/pooling/bridge"
+	"github.com/bumba/pooling/internal/notify"
 	"github.com/bumba/pooling/migrate"
 )
 
@@ -836,23 +837,12 @@ func (m *Manager) takePending() []Event {
 	return p
 }
 
+// notify tells the listeners; a panicking one is logged and the others are
+// still called.
 func (m *Manager) notify(evs []Event) {
-	for _, e := range evs {
-		for _, f := range m.cfg.listeners {
-			m.call(f, e)
-		}
-	}
-}
-
-// call runs a listener; a panic is recovered and logged, and the other
-// listeners are still called.
-func (m *Manager) call(f func(Event), e Event) {
-	defer func() {
-		if r := recover(); r != nil {
-			m.log.Error("rollback: ERROR listener panicked", "event", e.Type, "id", e.Record.ID, "panic", fmt.Sprint(r))
-		}
-	}()
-	f(e)
+	notify.Each(m.cfg.listeners, evs, func(e Event, r any) {
+		m.log.Error("rollback: ERROR listener panicked", "event", e.Type, "id", e.Record.ID, "panic", fmt.Sprint(r))
+	})
 }
 
 // save writes the rollbacks section; m.mu is held.
