@@ -37,11 +37,13 @@
 // 1 − e^(−u) ∈ [0, 1): one high-priority use scores 0.63.
 //
 // Each specialist also keeps g, the mean gap between its tasks (weight 1/4
-// for the newest). Its chance of a task within a horizon h is taken as
-// Poisson: reuse(h) = 1 − e^(−h/G), with G the larger of g and the time since
-// its last task (an overdue specialist is ever less likely to return soon;
-// one seen once has G = max(time since, h)). The value of keeping a
-// specialist warm is
+// for the newest), and its long-run gap L, the time since its first task per
+// task. Its chance of a task within a horizon h is taken as Poisson:
+// reuse(h) = 1 − e^(−h/G), with G = max(min(g, L), since/2), since being the
+// time since its last task: the shorter of the recent and long-run gaps (a
+// few long gaps in a row do not make a popular specialist rare), but an
+// overdue specialist is ever less likely to return soon. One seen once has
+// G = max(since, h). The value of keeping a specialist warm is
 //
 //	value = max(score, reuse(H), predicted probability while it holds) × cold-start cost [÷ bytes under a budget]
 //
@@ -57,11 +59,23 @@
 //
 // Cooling. A specialist stays warm while it is busy, while idle for less than
 // WithCooldown (45 s), while its score — or, once it has a rhythm (two tasks
-// at different times), its reuse within max(cooldown, 10 min) — is at or
-// above the warm threshold, or while the Predictor expects it. Maintenance
-// applies this every
-// WithMaintenanceInterval on the clock, and whenever Execute or Stats finds
-// it due, so a snapshot never lags the clock.
+// at different times), its reuse within T — is at or above the warm
+// threshold, or while the Predictor expects it. T is the longer of
+// max(cooldown, 10 min) and the cache's characteristic time: how long ago
+// the warm cap's worth of most recently used specialists were last used
+// (Che's approximation of how long an LRU cache of the pool's size keeps an
+// item), measured every 10 s of clock time. So when the pool has room a
+// specialist that comes back every few hours stays warm, and when it is
+// contended one that would be gone from an LRU cache before its next task
+// cools. Maintenance applies this every WithMaintenanceInterval on the
+// clock, and whenever Execute or Stats finds it due, so a snapshot never
+// lags the clock.
+//
+// Expectation. A predicted specialist's value includes the Predictor's
+// probability until four times the typical lead from prediction to task has
+// passed (the geometric mean over used pre-warms; within [maintenance
+// interval, cooldown]; the cooldown until measured): a wrong prediction then
+// soon stops keeping a useful specialist out.
 //
 // Adaptive threshold. With WithAdaptiveScaling (default on), once a minute
 // of clock time the threshold moves by 0.05 inside [0.2, 0.6]: down when the
@@ -78,10 +92,12 @@
 //     semaphore and shares a start among callers (singleflight); pre-warms go
 //     in batches of WithBatchSize.
 //   - Predictor sees every task and names what is likely next:
-//     SequencePredictor is an order-1/order-2 Markov model plus a workflow
-//     detector that knows declared workflows (WithWorkflows) and learns
-//     recurring cross-department sequences over WithPredictionWindow tasks.
-//     Predictions at or above WithPrewarmProbability are pre-warmed.
+//     SequencePredictor is an order-1/order-2 Markov model (its probabilities
+//     scaled by its own measured precision) plus a workflow detector that
+//     knows declared workflows (WithWorkflows) and learns recurring
+//     cross-department sequences over WithPredictionWindow tasks; it names
+//     a workflow's next step, from the first step on. Predictions at or
+//     above WithPrewarmProbability are pre-warmed.
 //   - Balancer picks within a department and chooses eviction victims.
 //
 // # Measured, not modelled

@@ -36,7 +36,7 @@ func newFake(t *testing.T) *fake {
 	return &fake{
 		t: t, clk: clock.NewMock(),
 		starts: map[string]int{}, closes: map[string]int{}, gates: map[string]chan struct{}{},
-		startCh: make(chan string, 1024), fail: map[string]error{}, panicOn: map[string]bool{},
+		startCh: make(chan string, 1<<16), fail: map[string]error{}, panicOn: map[string]bool{},
 		exec:   map[string]func(context.Context, pool.Task) (pool.Result, error){},
 		events: make(chan pool.Event, 4096),
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -23,6 +24,35 @@ func (p *Pool) background() {
 			p.maintain(p.clk.Now())
 		}
 	}
+}
+
+// charEvery is how often the characteristic time is refreshed.
+const charEvery = 10 * time.Second
+
+// refreshCharTime measures the cache's characteristic time: the age of the
+// maxWarm-th most recent last task among all specialists (Che's
+// approximation of an LRU cache's residence time). A specialist likely back
+// within it would still be warm in an LRU cache of the pool's size.
+func (p *Pool) refreshCharTime(now time.Time) {
+	p.lastChar = now
+	nowN := now.UnixNano()
+	r := p.recency[:0]
+	for _, s := range p.list {
+		s.mu.Lock()
+		if s.arrivals > 0 {
+			r = append(r, nowN-s.lastArrival)
+		}
+		s.mu.Unlock()
+	}
+	p.recency = r
+	k := p.MaxWarm()
+	t := 86400.0
+	if len(r) >= k {
+		slices.Sort(r)
+		t = float64(r[k-1]) / 1e9
+	}
+	t = min(max(t, p.horizon), 86400)
+	p.charTime.Store(math.Float64bits(t))
 }
 
 // adaptEvery is how often adaptive scaling looks at the last period.
@@ -44,13 +74,17 @@ func (p *Pool) maintain(now time.Time) {
 	// or while the Predictor expects it.
 	threshold := p.WarmThreshold()
 	cooldown := int64(p.cfg.cooldown)
+	if now.Sub(p.lastChar) >= charEvery {
+		p.refreshCharTime(now)
+	}
+	horizon := math.Float64frombits(p.charTime.Load())
 	var out []cooling
 	p.mu.Lock()
 	for i := 0; i < len(p.warm); {
 		s := p.warm[i]
 		s.mu.Lock()
 		expire := s.state == StateWarm && s.inflight == 0 && s.waiting == 0 &&
-			nowN-s.lastUsed >= cooldown && max(s.scoreLocked(nowN), s.rhythmLocked(nowN, p.horizon)) < threshold &&
+			nowN-s.lastUsed >= cooldown && max(s.scoreLocked(nowN), s.rhythmLocked(nowN, horizon)) < threshold &&
 			s.expectTo.Load() <= nowN
 		s.mu.Unlock()
 		if !expire {

@@ -29,13 +29,20 @@ type Pool struct {
 	// lastEviction and evictionGap (seconds) follow evictions; under p.mu.
 	lastEviction int64
 	evictionGap  float64
-	predictor    Predictor
-	workflows    WorkflowReporter // nil when the predictor detects none
-	warmer       Warmer
-	balancer     Balancer
-	predBufs     sync.Pool
-	predMu       sync.Mutex // one task at a time feeds the Predictor
-	dropped      atomic.Uint64
+	// charTime (float64 seconds bits) is the cache's characteristic time:
+	// how long ago the maxWarm-th most recently asked-for specialist was
+	// asked for. Refreshed by maintenance.
+	charTime  atomic.Uint64
+	recency   []int64 // maintenance's scratch
+	lastChar  time.Time
+	predictor Predictor
+	workflows WorkflowReporter // nil when the predictor detects none
+	warmer    Warmer
+	balancer  Balancer
+	predBufs  sync.Pool
+	predMu    sync.Mutex // one task at a time feeds the Predictor
+	dropped   atomic.Uint64
+	leadLog   atomic.Uint64 // float64 bits: mean log of the ns from a used pre-warm's prediction to its task
 
 	bgMu       sync.Mutex // guards bgPrewarms
 	bgIdle     *sync.Cond // broadcast when bgPrewarms drops to 0
@@ -88,16 +95,17 @@ type department struct {
 }
 
 type specialist struct {
-	spec      Spec
-	dept      *department
-	weight    float64 // priority weight of a use
-	decay     float64 // usage decay per second
-	startFn   func() error
-	prewarmFn func() error
-	pending   atomic.Bool   // a pre-warm is queued or running
-	expectP   atomic.Uint64 // float64 bits: predicted probability
-	expectTo  atomic.Int64  // predicted until (unix ns)
-	stateA    atomic.Int32  // mirrors state for lock-free reads
+	spec        Spec
+	dept        *department
+	weight      float64 // priority weight of a use
+	decay       float64 // usage decay per second
+	startFn     func() error
+	prewarmFn   func() error
+	pending     atomic.Bool   // a pre-warm is queued or running
+	expectP     atomic.Uint64 // float64 bits: predicted probability
+	expectTo    atomic.Int64  // predicted until (unix ns)
+	predictedAt atomic.Int64  // when the pending pre-warm was decided (unix ns)
+	stateA      atomic.Int32  // mirrors state for lock-free reads
 
 	mu        sync.Mutex
 	state     State
@@ -116,9 +124,10 @@ type specialist struct {
 	prewarmed bool  // warmed by prediction, not used yet
 	lastErr   error
 
-	arrivals    uint64  // tasks seen
-	lastArrival int64   // when the last one arrived (unix ns)
-	gapMean     float64 // mean gap between tasks, seconds
+	arrivals     uint64  // tasks seen
+	lastArrival  int64   // when the last one arrived (unix ns)
+	firstArrival int64   // when the first one arrived (unix ns)
+	gapMean      float64 // mean gap between tasks, seconds
 
 	tasks, hits, misses, coldStarts, prewarms, prewarmsUsed, prewarmsLate uint64
 	startFailures, failures, panics                                       uint64
@@ -193,6 +202,7 @@ func New(specs []Spec, opts ...Option) (*Pool, error) {
 	}
 	// Value looks as far ahead as the cooldown, and at least a minute.
 	p.horizon = max(cfg.cooldown, 10*time.Minute).Seconds()
+	p.charTime.Store(math.Float64bits(p.horizon))
 	p.maxWarm = cfg.maxWarm
 	if p.maxWarm == 0 {
 		p.maxWarm = max(1, int(math.Ceil(0.2*float64(len(specs)))))
@@ -397,7 +407,7 @@ func (p *Pool) Execute(ctx context.Context, t Task) (Result, error) {
 	warm := s.state == StateWarm || s.state == StateActive
 	var inst Instance
 	if warm {
-		inst = s.acquireLocked(nowN, w, false)
+		inst = p.acquireLocked(s, nowN, w, false)
 		s.hits++
 		s.mu.Unlock()
 	} else {
@@ -420,7 +430,7 @@ func (p *Pool) Execute(ctx context.Context, t Task) (Result, error) {
 }
 
 // acquireLocked records a use and marks one more task in flight.
-func (s *specialist) acquireLocked(nowN int64, w float64, late bool) Instance {
+func (p *Pool) acquireLocked(s *specialist, nowN int64, w float64, late bool) Instance {
 	s.noteArrival(nowN)
 	s.tasks++
 	s.inflight++
@@ -432,6 +442,7 @@ func (s *specialist) acquireLocked(nowN int64, w float64, late bool) Instance {
 		if late {
 			s.prewarmsLate++
 		}
+		p.noteLead(nowN - s.predictedAt.Load())
 	}
 	return s.inst
 }
@@ -530,7 +541,7 @@ func (p *Pool) waitWarm(ctx context.Context, s *specialist, nowN int64, w float6
 		s.mu.Lock()
 		if s.state == StateWarm || s.state == StateActive {
 			s.waiting--
-			inst := s.acquireLocked(nowN, w, true)
+			inst := p.acquireLocked(s, nowN, w, true)
 			s.mu.Unlock()
 			return inst, nil
 		}
@@ -612,6 +623,15 @@ func (p *Pool) predict(now time.Time, s *specialist) {
 	preds := p.predictor.Observe(now, s.spec.ID, s.spec.Department, (*bp)[:0])
 	p.predMu.Unlock()
 	until := now.Add(max(p.cfg.cooldown, p.cfg.maintenance)).UnixNano()
+	// A prediction holds its specialist's value for a few times the
+	// typical lead from prediction to task (geometric mean of the used
+	// pre-warms' leads, so a few late uses do not stretch it), between the
+	// maintenance interval and the cooldown; a wrong one then soon stops
+	// keeping a useful specialist out.
+	if l := p.leadLog.Load(); l != 0 {
+		lead := math.Exp(math.Float64frombits(l))
+		until = now.Add(min(max(time.Duration(4*lead), p.cfg.maintenance), p.cfg.cooldown)).UnixNano()
+	}
 	var batch []*specialist
 	for _, pr := range preds {
 		c := p.byID[pr.ID]
@@ -627,6 +647,7 @@ func (p *Pool) predict(now time.Time, s *specialist) {
 			c.expectTo.Store(until)
 		}
 		if st := State(c.stateA.Load()); (st == StateCold || st == StateError) && c.pending.CompareAndSwap(false, true) {
+			c.predictedAt.Store(now.UnixNano())
 			batch = append(batch, c)
 		}
 	}
@@ -883,23 +904,29 @@ func (s *specialist) noteArrival(nowN int64) {
 			s.gapMean = 0.75*s.gapMean + 0.25*gap
 		}
 	}
+	if s.arrivals == 0 {
+		s.firstArrival = nowN
+	}
 	s.arrivals++
 	s.lastArrival = nowN
 }
 
 // reuseLocked is the probability that s gets a task within the horizon h
-// seconds, were its tasks a Poisson stream whose mean gap is the larger of
-// its measured mean gap and the time since its last task (a specialist
-// overdue is less and less likely to come back soon). A specialist seen
+// seconds, were its tasks a Poisson stream. Its mean gap is the recent one
+// (weighted mean) or the long-run one (time since its first task per task),
+// whichever is shorter — a few long gaps in a row do not make a popular
+// specialist rare — but at least half the time since its last task: one
+// long overdue is less and less likely to come back soon. A specialist seen
 // once has no gap yet: the time since its task stands in, floored at h.
 func (s *specialist) reuseLocked(nowN int64, h float64) float64 {
 	if s.arrivals == 0 {
 		return 0
 	}
 	since := float64(nowN-s.lastArrival) / 1e9
-	gap := max(s.gapMean, since)
-	if s.arrivals == 1 {
-		gap = max(since, h)
+	gap := max(since, h)
+	if s.arrivals >= 2 {
+		long := float64(nowN-s.firstArrival) / 1e9 / float64(s.arrivals)
+		gap = max(min(s.gapMean, long), since/2)
 	}
 	if gap <= 0 {
 		return 1
@@ -1098,4 +1125,21 @@ func (p *Pool) emit(e Event) {
 		e.At = p.clk.Now()
 	}
 	p.cfg.observer(e)
+}
+
+// noteLead follows the mean log of the time (ns) from a used pre-warm's
+// prediction to its task (weight 1/8 for the newest).
+func (p *Pool) noteLead(d int64) {
+	x := math.Log(float64(max(d, 1)))
+	for {
+		old := p.leadLog.Load()
+		next := x
+		if old != 0 {
+			o := math.Float64frombits(old)
+			next = o + (x-o)/8
+		}
+		if p.leadLog.CompareAndSwap(old, math.Float64bits(next)) {
+			return
+		}
+	}
 }

@@ -511,3 +511,23 @@ func TestSpecialistsExport(t *testing.T) {
 	assert.Equal(t, pool.StateCold, infos[0].State)
 	assert.True(t, infos[0].LastUsed.IsZero())
 }
+
+// A specialist with a slow rhythm (a task every two hours) stays warm while
+// the pool has room: the horizon is then the cache's characteristic time
+// (fewer specialists than the cap were ever used: a day), not the 10-minute
+// floor, under which its chance of a task (1 − e^(−600/7200) ≈ 0.08) would
+// cool it.
+func TestSlowRhythmStaysWarmWhileThePoolHasRoom(t *testing.T) {
+	f := newFake(t)
+	p := f.newPool(f.specs(10, 2), pool.WithMaxWarm(5), pool.WithPredictor(noPrediction{}), pool.WithAdaptiveScaling(false),
+		pool.WithWarmThreshold(0.3), pool.WithCooldown(45*time.Second), pool.WithMaintenanceInterval(time.Second))
+	run(t, p, "s0")
+	f.clk.Add(2 * time.Hour)
+	run(t, p, "s0")
+	f.clk.Add(time.Hour)
+	assert.Equal(t, pool.StateWarm, stateOf(p, "s0"), "chance of a task within a day ≈ 1")
+	run(t, p, "s1") // seen once: no rhythm, cools after the cooldown
+	f.clk.Add(46 * time.Second)
+	assert.Equal(t, pool.StateCold, stateOf(p, "s1"))
+	assert.Equal(t, pool.StateWarm, stateOf(p, "s0"))
+}

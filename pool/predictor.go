@@ -70,13 +70,19 @@ func (w WorkflowStats) DetectionRate() float64 {
 // Markov: successor counts are kept per previous specialist and per pair of
 // previous specialists; order 2 is used when its context has been seen at
 // least twice, else order 1. Counts are halved when a context reaches 256
-// observations, so the model follows a changing workload.
+// observations, so the model follows a changing workload. A successor's
+// share of its context's counts is multiplied by the model's precision: the
+// share of its recent top guesses that came true within the window (with a
+// uniform prior). Independent arrivals also come in some order; a model that
+// only sees coincidences so predicts little.
 //
 // Workflows: a partial match starts at any task that is some workflow's first
-// step and advances when a later task (inside the window) is the next step or
-// the one after it. At the match's second task the workflow is detected and
-// its remaining steps are predicted with the workflow's measured completion
-// rate (0.9 until measured). Every 128 tasks the detector mines successor
+// step, and the workflow's second step is predicted with the measured share
+// of first steps that went on to a second (uniform prior: ½ before any). The
+// match advances when a later task (inside the window) is the next step or
+// the one after it. At the match's second task the workflow is detected and,
+// at each step from then on, the next step is predicted with the workflow's
+// measured completion rate (0.9 until measured). Every 128 tasks the detector mines successor
 // counts at lags 1–3 (weighted 3, 2, 1) for chains of three to six
 // specialists whose every link has a head seen at least three times and a
 // confidence ≥ 0.4 (weighted count / 3 × head occurrences: 1 when the next
@@ -108,6 +114,13 @@ type SequencePredictor struct {
 	declared  int
 	stats     WorkflowStats
 	lastMined uint64
+
+	// The Markov model's precision, measured: each task's most likely
+	// successor is checked against the next window tasks. Its predictions
+	// are scaled by it, so a model that guesses coincidences (independent
+	// arrivals have orders too) stops costing evictions.
+	guesses              []int32 // ring, one per task: its top successor or -1
+	guessHits, guessMiss uint32
 }
 
 type histEntry struct {
@@ -131,6 +144,7 @@ type flow struct {
 	steps     []int32
 	detected  uint64
 	completed uint64
+	started   uint64 // first steps seen (matches begun)
 }
 
 // match is the online matcher's reading of a workflow in progress.
@@ -193,6 +207,10 @@ func NewSequencePredictor(window int, detect bool, declared ...Workflow) *Sequen
 		order2:    make(map[uint64]*successors),
 	}
 	p.hist = make([]histEntry, p.window)
+	p.guesses = make([]int32, p.window)
+	for i := range p.guesses {
+		p.guesses[i] = -1
+	}
 	for _, w := range declared {
 		if len(w.Steps) < 2 {
 			continue
@@ -266,6 +284,7 @@ func (p *SequencePredictor) Observe(_ time.Time, id, department string, dst []Pr
 	p.seq++
 	cur := p.intern(id, department)
 	n := p.count
+	p.checkGuesses(cur)
 	prev1, prev2 := int32(-1), int32(-1)
 	if n >= 1 {
 		prev1 = p.back(0).id
@@ -308,6 +327,37 @@ func (p *SequencePredictor) Observe(_ time.Time, id, department string, dst []Pr
 	return p.markov(prev1, cur, dst)
 }
 
+// checkGuesses scores the Markov guesses of the last window tasks against
+// cur, the newest task.
+func (p *SequencePredictor) checkGuesses(cur int32) {
+	for i, g := range p.guesses {
+		if g == cur {
+			p.guessHits++
+			p.guesses[i] = -1
+		}
+	}
+	if p.guessHits+p.guessMiss >= 1024 {
+		p.guessHits /= 2
+		p.guessMiss /= 2
+	}
+}
+
+// guess records the Markov model's top successor for the task at p.seq; the
+// guess it replaces, a window old and never seen, is a miss.
+func (p *SequencePredictor) guess(id int32) {
+	i := int(p.seq % uint64(len(p.guesses)))
+	if p.guesses[i] >= 0 {
+		p.guessMiss++
+	}
+	p.guesses[i] = id
+}
+
+// precision is the share of Markov guesses seen within the window, with a
+// uniform prior (½ before any is scored).
+func (p *SequencePredictor) precision() float64 {
+	return float64(p.guessHits+1) / float64(p.guessHits+p.guessMiss+2)
+}
+
 // keepLast keeps the last n elements in place, so the backing array is
 // reused rather than regrown.
 func keepLast[T any](s []T, n int) []T {
@@ -341,15 +391,22 @@ func (p *SequencePredictor) markov(prev, cur int32, dst []Prediction) []Predicti
 		}
 	}
 	if ctx == nil || ctx.total == 0 {
+		p.guess(-1)
 		return dst
 	}
 	start := len(dst)
+	top, topN := int32(-1), uint32(0)
+	prec := p.precision()
 	for i := range ctx.ids {
 		if ctx.n[i] == 0 {
 			continue
 		}
-		dst = appendMax(dst, start, Prediction{ID: p.names[ctx.ids[i]], Probability: float64(ctx.n[i]) / float64(ctx.total)})
+		if ctx.n[i] > topN {
+			top, topN = ctx.ids[i], ctx.n[i]
+		}
+		dst = appendMax(dst, start, Prediction{ID: p.names[ctx.ids[i]], Probability: prec * float64(ctx.n[i]) / float64(ctx.total)})
 	}
+	p.guess(top)
 	slices.SortFunc(dst[start:], func(a, b Prediction) int {
 		switch {
 		case a.Probability > b.Probability:
@@ -425,13 +482,18 @@ func (p *SequencePredictor) advanceWorkflows(id int32, dst []Prediction) []Predi
 			if m.f.detected >= 5 {
 				prob = min(1, float64(m.f.completed)/float64(m.f.detected))
 			}
-			for j := m.next; j < len(m.f.steps) && j < m.next+2; j++ {
+			for j := m.next; j < len(m.f.steps) && j < m.next+1; j++ {
 				dst = appendMax(dst, 0, Prediction{ID: p.names[m.f.steps[j]], Probability: prob})
 			}
 		}
 	}
 	for _, f := range p.byFirst[id] {
+		f.started++
 		p.matches = append(p.matches, match{f: f, next: 1, matched: 1, lastSeq: p.seq})
+		// The chance that this first step begins an instance, measured
+		// with a uniform prior: detections per first steps seen.
+		prob := float64(f.detected+1) / float64(f.started+1)
+		dst = appendMax(dst, 0, Prediction{ID: p.names[f.steps[1]], Probability: min(prob, 1)})
 	}
 	p.matches = keepLast(p.matches, 4*p.window)
 	p.detected = keepLast(p.detected, 4*p.window)

@@ -69,7 +69,7 @@ func (h *histKey) windows() (prewarm, keep time.Duration, ok bool) {
 }
 
 func runHybridHistogram(p *prepared, cfg Config) (Result, error) {
-	l := newLedger(p.keys, p.span)
+	l := newLedger(p.keys, p.span, p.cap)
 	ks := make([]histKey, len(p.keys))
 	var tl timeline
 	decided, usedPre := 0, 0

@@ -52,6 +52,13 @@ type Result struct {
 	// PrewarmsInTime is the share of used pre-warms that were ready when
 	// their request arrived.
 	PrewarmsInTime *float64 `json:"prewarms_in_time,omitempty"`
+	// PeakWarm is the most specialists warm (or starting) at once;
+	// OverCapacity the share of the trace's time with more warm than the
+	// lab's capacity. Capacity-bounded policies keep these at or under it;
+	// the prototype's policy caps pre-warming only, so its demand starts
+	// can go over.
+	PeakWarm     int     `json:"peak_warm"`
+	OverCapacity float64 `json:"over_capacity"`
 	// Elapsed is the wall time the replay took.
 	Elapsed time.Duration `json:"-"`
 }

@@ -185,3 +185,19 @@ func BenchmarkReplayAzure2019(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(tr.Requests))*float64(b.N)/b.Elapsed().Seconds(), "tasks/s")
 }
+
+// A B C D one second apart, two slots. The prototype's cap limits only its
+// pre-warms: its demand starts keep all four warm (45 s keep-alive), over
+// the capacity from C's start at 2 s to the end of the trace at 4 s. LRU
+// never holds more than its two.
+func TestPeakWarmAndTimeOverCapacity(t *testing.T) {
+	s := time.Second
+	tr := tiny("A", 0*s, "B", 1*s, "C", 2*s, "D", 3*s)
+	r := byPolicy(t, tr, 0.5, "prototype", "lru", "pool")
+	assert.Equal(t, 4, r["prototype"].PeakWarm)
+	assert.InDelta(t, 2.0/4, r["prototype"].OverCapacity, 1e-9)
+	for _, name := range []string{"lru", "pool"} {
+		assert.Equal(t, 2, r[name].PeakWarm, name)
+		assert.Zero(t, r[name].OverCapacity, name)
+	}
+}

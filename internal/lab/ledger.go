@@ -18,6 +18,20 @@ type ledger struct {
 	waited         time.Duration
 
 	prewarmsUsed, prewarmsInTime int
+
+	// capacity is the lab's warm capacity; warm, peak and overCap follow
+	// how many instances are held and for how long more than it are.
+	capacity, warm, peak int
+	overCap              time.Duration
+	lastChange           time.Duration
+}
+
+// held is called before the number of warm instances changes at t.
+func (l *ledger) held(t time.Duration) {
+	if l.warm > l.capacity {
+		l.overCap += t - l.lastChange
+	}
+	l.lastChange = t
 }
 
 type keyLedger struct {
@@ -33,8 +47,8 @@ type keyLedger struct {
 	colds     int
 }
 
-func newLedger(keys []keyInfo, span time.Duration) *ledger {
-	l := &ledger{keys: make([]keyLedger, len(keys)), span: span}
+func newLedger(keys []keyInfo, span time.Duration, capacity int) *ledger {
+	l := &ledger{keys: make([]keyLedger, len(keys)), span: span, capacity: capacity}
 	for i, k := range keys {
 		l.keys[i] = keyLedger{mem: k.memory, coldStart: k.coldStart}
 	}
@@ -45,6 +59,9 @@ func newLedger(keys []keyInfo, span time.Duration) *ledger {
 func (l *ledger) start(k int, t time.Duration, prewarm bool) {
 	kl := &l.keys[k]
 	if !kl.warm {
+		l.held(t)
+		l.warm++
+		l.peak = max(l.peak, l.warm)
 		kl.warm = true
 		kl.warmSince = t
 	}
@@ -64,6 +81,8 @@ func (l *ledger) stop(k int, t time.Duration) {
 	if !kl.warm {
 		return
 	}
+	l.held(t)
+	l.warm--
 	kl.memTime += float64(kl.mem) * (t - kl.warmSince).Seconds()
 	kl.warm = false
 	kl.prewarmed = false
@@ -106,7 +125,10 @@ func (l *ledger) finish() {
 
 // result turns the books into a Result (normalisations are applied later).
 func (l *ledger) result(name string) Result {
-	r := Result{Policy: name, Requests: l.requests, Hits: l.hits, ColdStarts: l.requests - l.hits}
+	r := Result{Policy: name, Requests: l.requests, Hits: l.hits, ColdStarts: l.requests - l.hits, PeakWarm: l.peak}
+	if l.span > 0 {
+		r.OverCapacity = l.overCap.Seconds() / l.span.Seconds()
+	}
 	if l.requests > 0 {
 		r.HitRate = float64(l.hits) / float64(l.requests)
 		r.AddedLatencyMs = float64(l.waited.Milliseconds()) / float64(l.requests)

@@ -60,7 +60,7 @@ const maintenanceStep = time.Second
 
 // runPool replays p through a real pool configured by setup.
 func runPool(p *prepared, cfg Config, name string, setup poolSetup) (Result, error) {
-	l := newLedger(p.keys, p.span)
+	l := newLedger(p.keys, p.span, p.cap)
 	var executing sync.Mutex // held while a request executes
 	origin := originTime()
 	clk := newVClock(origin)

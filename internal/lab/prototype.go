@@ -34,7 +34,7 @@ type protoKey struct {
 }
 
 func runPrototype(p *prepared, cfg Config) (Result, error) {
-	l := newLedger(p.keys, p.span)
+	l := newLedger(p.keys, p.span, p.cap)
 	ks := make([]protoKey, len(p.keys))
 	var always []int // high priority: candidates whatever their usage
 	for i, k := range p.keys {
