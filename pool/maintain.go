@@ -71,7 +71,8 @@ func (p *Pool) maintain(now time.Time) {
 	// A specialist stays warm while busy, while idle for less than the
 	// cooldown, while its usage score — or, once it has a rhythm, its
 	// chance of a task within the horizon — is at or above the threshold,
-	// or while the Predictor expects it.
+	// or while the Predictor expects it. Scores and chances are below 1 (1
+	// only by rounding): a threshold of 1 keeps nothing past its cooldown.
 	threshold := p.WarmThreshold()
 	cooldown := int64(p.cfg.cooldown)
 	if now.Sub(p.lastChar) >= charEvery {
@@ -84,7 +85,7 @@ func (p *Pool) maintain(now time.Time) {
 		s := p.warm[i]
 		s.mu.Lock()
 		expire := s.state == StateWarm && s.inflight == 0 && s.waiting == 0 &&
-			nowN-s.lastUsed >= cooldown && max(s.scoreLocked(nowN), s.rhythmLocked(nowN, horizon)) < threshold &&
+			nowN-s.lastUsed >= cooldown && (threshold >= 1 || max(s.scoreLocked(nowN), s.rhythmLocked(nowN, horizon)) < threshold) &&
 			s.expectTo.Load() <= nowN
 		s.mu.Unlock()
 		if !expire {

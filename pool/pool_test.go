@@ -531,3 +531,20 @@ func TestSlowRhythmStaysWarmWhileThePoolHasRoom(t *testing.T) {
 	assert.Equal(t, pool.StateCold, stateOf(p, "s1"))
 	assert.Equal(t, pool.StateWarm, stateOf(p, "s0"))
 }
+
+// A warm threshold of 1 keeps nothing past its cooldown, even a specialist
+// whose chance of a task rounds to 1 (a fixed keep-alive).
+func TestThresholdOneIsAFixedKeepAlive(t *testing.T) {
+	f := newFake(t)
+	p := f.newPool(f.specs(4, 1), pool.WithMaxWarm(4), pool.WithPredictor(noPrediction{}), pool.WithAdaptiveScaling(false),
+		pool.WithWarmThreshold(1), pool.WithCooldown(time.Minute), pool.WithMaintenanceInterval(time.Second))
+	for range 50 {
+		run(t, p, "s0") // many tasks, all at once: a rhythm, chance ≈ 1
+	}
+	f.clk.Add(time.Second)
+	run(t, p, "s0")
+	f.clk.Add(59 * time.Second)
+	assert.Equal(t, pool.StateWarm, stateOf(p, "s0"))
+	f.clk.Add(2 * time.Second)
+	assert.Equal(t, pool.StateCold, stateOf(p, "s0"))
+}
