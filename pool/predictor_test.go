@@ -2,7 +2,9 @@ package pool_test
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
@@ -304,4 +306,85 @@ func TestInstanceNamedLateIsNotRecognised(t *testing.T) {
 	assert.Equal(t, uint64(10), after.Recognised-before.Recognised)
 	assert.Equal(t, uint64(1), before.Seen-before.Recognised, "the instance in flight when it was learned is seen, not recognised")
 	assert.Less(t, after.DetectionRate(), 1.0)
+}
+
+// valueRecorder is the default Balancer that also records the value of each
+// candidate it was offered, by specialist.
+type valueRecorder struct {
+	pool.DepartmentBalancer
+	mu     sync.Mutex
+	values map[string][]float64
+}
+
+func (v *valueRecorder) Victim(cands []pool.Candidate) int {
+	v.mu.Lock()
+	for _, c := range cands {
+		v.values[c.ID] = append(v.values[c.ID], c.Value)
+	}
+	v.mu.Unlock()
+	return v.DepartmentBalancer.Victim(cands)
+}
+
+// A prediction holds its specialist's value for four times the measured
+// lead from prediction to task — here 1 s, so 4 s — not for the whole
+// cooldown: once that has passed, a pre-warmed specialist never used is
+// worth nothing and is the first to go.
+func TestPredictionHoldsForFourLeads(t *testing.T) {
+	f := newFake(t)
+	pred := &fixedPredictor{preds: map[string][]pool.Prediction{}}
+	for _, pair := range [][2]string{{"s0", "s4"}, {"s1", "s5"}, {"s2", "s6"}, {"s3", "s7"}} {
+		pred.set(pair[0], []pool.Prediction{{ID: pair[1], Probability: 0.9}})
+	}
+	rec := &valueRecorder{values: map[string][]float64{}}
+	p := f.newPool(f.specs(10, 1), pool.WithMaxWarm(8), pool.WithPredictor(pred), pool.WithBalancer(rec),
+		pool.WithCooldown(time.Hour), pool.WithAdaptiveScaling(false), pool.WithMaintenanceInterval(time.Second))
+	// Three predictions, each used 1 s later: the lead is 1 s.
+	for i := range 3 {
+		run(t, p, fmt.Sprintf("s%d", i))
+		p.Wait()
+		f.clk.Add(time.Second)
+		res := run(t, p, fmt.Sprintf("s%d", i+4))
+		require.True(t, res.Warm, "pre-warmed in time")
+	}
+	run(t, p, "s3") // predicts s7, never used; 8 warm now
+	p.Wait()
+	require.Equal(t, pool.StateWarm, stateOf(p, "s7"))
+	f.clk.Add(2 * time.Second)
+	run(t, p, "s8") // full: a victim is chosen while s7 is expected
+	f.clk.Add(10 * time.Second)
+	run(t, p, "s9") // and again after the expectation lapsed
+	vs := rec.values["s7"]
+	require.Len(t, vs, 2, "s7 was a candidate at both evictions")
+	assert.InDelta(t, 0.9*float64(time.Second), vs[0], 1, "expected: probability × cold start")
+	assert.Zero(t, vs[1], "never used, no longer expected: worth nothing")
+	assert.Equal(t, pool.StateCold, stateOf(p, "s7"), "the first to go")
+}
+
+// The chance of a task within the horizon H = 600 s (no eviction yet: the
+// longer of the cooldown and 10 min) is Poisson on the mean gap G =
+// max(min(recent, long-run), since/2). s0: ten tasks 100 s apart, then
+// gaps of 3 100 s and 4 000 s. Recent mean (weight 1/4): 100 → 850 →
+// 1 637.5 s; long-run 9 000 s / 12 tasks = 750 s; since its last task
+// 1 000 s (half: 500). G = 750 s: value 1 − e^(−600/750) per 1 s cold start —
+// a popular specialist's two long gaps do not make it rare.
+func TestReuseUsesTheShorterOfRecentAndLongRunGaps(t *testing.T) {
+	f := newFake(t)
+	rec := &valueRecorder{values: map[string][]float64{}}
+	p := f.newPool(f.specs(3, 1), pool.WithMaxWarm(2), pool.WithPredictor(noPrediction{}), pool.WithBalancer(rec),
+		pool.WithWarmThreshold(0), pool.WithAdaptiveScaling(false), pool.WithMaintenanceInterval(10*time.Minute))
+	for i := range 10 {
+		if i > 0 {
+			f.clk.Add(100 * time.Second)
+		}
+		run(t, p, "s0")
+	}
+	f.clk.Add(3100 * time.Second)
+	run(t, p, "s0")
+	f.clk.Add(4000 * time.Second)
+	run(t, p, "s0")
+	f.clk.Add(1000 * time.Second)
+	run(t, p, "s1")
+	run(t, p, "s2") // full: s0 and s1 are candidates
+	require.NotEmpty(t, rec.values["s0"])
+	assert.InDelta(t, (1-math.Exp(-600.0/750))*float64(time.Second), rec.values["s0"][0], 1e3)
 }
