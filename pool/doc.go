@@ -45,7 +45,8 @@
 // overdue specialist is ever less likely to return soon. One seen once has
 // G = max(since, h). The value of keeping a specialist warm is
 //
-//	value = max(score, reuse(H), predicted probability while it holds) × cold-start cost [÷ bytes under a budget]
+//	own   = max(score, reuse(H))
+//	value = (1 − (1 − own)·(1 − predicted probability, while it holds)) × cold-start cost [÷ bytes under a budget]
 //
 // where the cold-start cost is Spec.ColdStart, else the measured average
 // start, and H is how long a slot stays with one specialist: the warm cap

@@ -973,14 +973,16 @@ func (p *Pool) evictionHorizonLocked() float64 {
 }
 
 // valueLocked is what keeping s warm is worth: the probability it is needed
-// soon — the most of its usage score, its chance of a task within the
-// horizon from its own task gaps, and the Predictor's probability while that
-// holds — times the cold start it would save (per byte held when a memory
-// budget is set: then bytes are what is scarce).
+// soon times the cold start it would save (per byte held when a memory
+// budget is set: then bytes are what is scarce). Its own history gives the
+// larger of its usage score and its chance of a task within the horizon
+// (two readings of the same past); while the Predictor expects it, that
+// prediction is independent evidence and the two combine: 1 − (1 − own) ×
+// (1 − predicted).
 func (p *Pool) valueLocked(s *specialist, nowN int64) float64 {
 	keep := max(s.scoreLocked(nowN), s.reuseLocked(nowN, p.evictionHorizonLocked()))
 	if s.expectTo.Load() > nowN {
-		keep = max(keep, math.Float64frombits(s.expectP.Load()))
+		keep = 1 - (1-keep)*(1-math.Float64frombits(s.expectP.Load()))
 	}
 	cost := s.spec.ColdStart
 	if cost == 0 {

@@ -388,3 +388,23 @@ func TestReuseUsesTheShorterOfRecentAndLongRunGaps(t *testing.T) {
 	require.NotEmpty(t, rec.values["s0"])
 	assert.InDelta(t, (1-math.Exp(-600.0/750))*float64(time.Second), rec.values["s0"][0], 1e3)
 }
+
+// A prediction is evidence independent of a specialist's own history: the
+// two combine as 1 − (1 − own)(1 − predicted). s1, used once 10 s ago, has
+// its own chance 1 − e^(−600/600) (seen once: its gap is taken as the
+// 600 s horizon); predicted at ½ it is worth 1 − e^(−1)·½ per 1 s cold start.
+func TestPredictionCombinesWithOwnHistory(t *testing.T) {
+	f := newFake(t)
+	pred := &fixedPredictor{preds: map[string][]pool.Prediction{}}
+	pred.set("s0", []pool.Prediction{{ID: "s1", Probability: 0.5}})
+	rec := &valueRecorder{values: map[string][]float64{}}
+	p := f.newPool(f.specs(4, 1), pool.WithMaxWarm(2), pool.WithPredictor(pred), pool.WithBalancer(rec),
+		pool.WithAdaptiveScaling(false), pool.WithMaintenanceInterval(time.Minute))
+	run(t, p, "s1")
+	f.clk.Add(10 * time.Second)
+	run(t, p, "s0") // expects s1, already warm
+	p.Wait()
+	run(t, p, "s2") // full: s0 and s1 are candidates
+	require.NotEmpty(t, rec.values["s1"])
+	assert.InDelta(t, (1-math.Exp(-1)*0.5)*float64(time.Second), rec.values["s1"][0], 1e3)
+}
