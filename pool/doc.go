@@ -59,18 +59,24 @@
 // share of all tasks earns it at least one slot.
 //
 // Cooling. A specialist stays warm while it is busy, while idle for less than
-// WithCooldown (45 s), while its score — or, once it has a rhythm (two tasks
-// at different times), its reuse within T — is at or above the warm
-// threshold, or while the Predictor expects it. T is the longer of
-// max(cooldown, 10 min) and the cache's characteristic time: how long ago
-// the warm cap's worth of most recently used specialists were last used
-// (Che's approximation of how long an LRU cache of the pool's size keeps an
-// item), measured every 10 s of clock time. So when the pool has room a
-// specialist that comes back every few hours stays warm, and when it is
-// contended one that would be gone from an LRU cache before its next task
-// cools. Maintenance applies this every WithMaintenanceInterval on the
-// clock, and whenever Execute or Stats finds it due, so a snapshot never
-// lags the clock.
+// WithCooldown (45 s), while its score — or its chance of a task within T —
+// is at or above the warm threshold, or while the Predictor expects it.
+// T is the cache's characteristic time as of the latest task: how long
+// before it the warm cap's worth of most recently used specialists were last
+// used (Che's approximation of how long an LRU cache of the pool's size keeps
+// an item), at least max(cooldown, 10 min), at most a day, and the floor
+// until the cap's worth of specialists have had a task; it is measured every
+// 10 s of clock time, and does not grow while the pool is idle. A specialist
+// with a rhythm (two tasks at different times) has its reuse(T). One seen
+// only once has the workload's measured return rate — the share of
+// specialists first seen at least T ago whose second task came within T of
+// their first — until T has passed since its task, then nothing: where
+// one-off specialists usually come back they are kept like an LRU cache
+// would keep them, elsewhere they cool after the cooldown. So a contended
+// pool cools what an LRU cache of its size would already have dropped, and
+// keeps what it would still hold. Maintenance applies this every
+// WithMaintenanceInterval on the clock, and whenever Execute or Stats finds
+// it due, so a snapshot never lags the clock.
 //
 // Expectation. A predicted specialist's value includes the Predictor's
 // probability until four times the typical lead from prediction to task has

@@ -1,6 +1,7 @@
 package pool
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -29,10 +30,14 @@ func (p *Pool) background() {
 // charEvery is how often the characteristic time is refreshed.
 const charEvery = 10 * time.Second
 
-// refreshCharTime measures the cache's characteristic time: the age of the
-// maxWarm-th most recent last task among all specialists (Che's
-// approximation of an LRU cache's residence time). A specialist likely back
-// within it would still be warm in an LRU cache of the pool's size.
+// refreshCharTime measures the cache's characteristic time as of the latest
+// task: how long before it the maxWarm-th most recently used specialist was
+// last used (Che's approximation of an LRU cache's residence time). A
+// specialist likely back within it would still be warm in an LRU cache of
+// the pool's size. It is taken at the latest task, not now, so that an idle
+// pool's horizon does not grow with its idleness; until the cap's worth of
+// specialists have had a task it is unknown and the floor (the longer of
+// the cooldown and 10 minutes) stands in.
 func (p *Pool) refreshCharTime(now time.Time) {
 	p.lastChar = now
 	nowN := now.UnixNano()
@@ -40,19 +45,38 @@ func (p *Pool) refreshCharTime(now time.Time) {
 	for _, s := range p.list {
 		s.mu.Lock()
 		if s.arrivals > 0 {
-			r = append(r, nowN-s.lastArrival)
+			r = append(r, s.lastArrival)
 		}
 		s.mu.Unlock()
 	}
 	p.recency = r
 	k := p.MaxWarm()
-	t := 86400.0
+	t := p.horizon
 	if len(r) >= k {
-		slices.Sort(r)
-		t = float64(r[k-1]) / 1e9
+		slices.SortFunc(r, func(a, b int64) int { return cmp.Compare(b, a) })
+		t = min(max(float64(r[0]-r[k-1])/1e9, p.horizon), 86400)
 	}
-	t = min(max(t, p.horizon), 86400)
 	p.charTime.Store(math.Float64bits(t))
+
+	// How often does a specialist seen once come back within t? Only those
+	// first seen at least t ago can tell.
+	var seen, back int
+	tN := int64(t * 1e9)
+	for _, s := range p.list {
+		s.mu.Lock()
+		if s.arrivals > 0 && nowN-s.firstArrival >= tN {
+			seen++
+			if s.firstGap > 0 && s.firstGap <= tN {
+				back++
+			}
+		}
+		s.mu.Unlock()
+	}
+	rate := 0.0
+	if seen > 0 {
+		rate = float64(back) / float64(seen)
+	}
+	p.returnRate.Store(math.Float64bits(rate))
 }
 
 // adaptEvery is how often adaptive scaling looks at the last period.
@@ -69,9 +93,10 @@ func (p *Pool) maintain(now time.Time) {
 	p.nextMaint.Store(now.Add(p.cfg.maintenance).UnixNano())
 
 	// A specialist stays warm while busy, while idle for less than the
-	// cooldown, while its usage score — or, once it has a rhythm, its
-	// chance of a task within the horizon — is at or above the threshold,
-	// or while the Predictor expects it. Scores and chances are below 1 (1
+	// cooldown, while its usage score — or its chance of a task within the
+	// horizon (for one seen once, the measured return rate of such
+	// specialists) — is at or above the threshold, or while the Predictor
+	// expects it. Scores and chances are below 1 (1
 	// only by rounding): a threshold of 1 keeps nothing past its cooldown.
 	threshold := p.WarmThreshold()
 	cooldown := int64(p.cfg.cooldown)
@@ -79,13 +104,14 @@ func (p *Pool) maintain(now time.Time) {
 		p.refreshCharTime(now)
 	}
 	horizon := math.Float64frombits(p.charTime.Load())
+	ret := math.Float64frombits(p.returnRate.Load())
 	var out []cooling
 	p.mu.Lock()
 	for i := 0; i < len(p.warm); {
 		s := p.warm[i]
 		s.mu.Lock()
 		expire := s.state == StateWarm && s.inflight == 0 && s.waiting == 0 &&
-			nowN-s.lastUsed >= cooldown && (threshold >= 1 || max(s.scoreLocked(nowN), s.rhythmLocked(nowN, horizon)) < threshold) &&
+			nowN-s.lastUsed >= cooldown && (threshold >= 1 || max(s.scoreLocked(nowN), s.rhythmLocked(nowN, horizon, ret)) < threshold) &&
 			s.expectTo.Load() <= nowN
 		s.mu.Unlock()
 		if !expire {

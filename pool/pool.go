@@ -32,17 +32,21 @@ type Pool struct {
 	// charTime (float64 seconds bits) is the cache's characteristic time:
 	// how long ago the maxWarm-th most recently asked-for specialist was
 	// asked for. Refreshed by maintenance.
-	charTime  atomic.Uint64
-	recency   []int64 // maintenance's scratch
-	lastChar  time.Time
-	predictor Predictor
-	workflows WorkflowReporter // nil when the predictor detects none
-	warmer    Warmer
-	balancer  Balancer
-	predBufs  sync.Pool
-	predMu    sync.Mutex // one task at a time feeds the Predictor
-	dropped   atomic.Uint64
-	leadLog   atomic.Uint64 // float64 bits: mean log of the ns from a used pre-warm's prediction to its task
+	charTime atomic.Uint64
+	// returnRate (float64 bits) is the measured share of specialists seen
+	// once that had a second task within the characteristic time, among
+	// those seen at least that long ago (0 before any is).
+	returnRate atomic.Uint64
+	recency    []int64 // maintenance's scratch
+	lastChar   time.Time
+	predictor  Predictor
+	workflows  WorkflowReporter // nil when the predictor detects none
+	warmer     Warmer
+	balancer   Balancer
+	predBufs   sync.Pool
+	predMu     sync.Mutex // one task at a time feeds the Predictor
+	dropped    atomic.Uint64
+	leadLog    atomic.Uint64 // float64 bits: mean log of the ns from a used pre-warm's prediction to its task
 
 	bgMu       sync.Mutex // guards bgPrewarms
 	bgIdle     *sync.Cond // broadcast when bgPrewarms drops to 0
@@ -127,6 +131,7 @@ type specialist struct {
 	arrivals     uint64  // tasks seen
 	lastArrival  int64   // when the last one arrived (unix ns)
 	firstArrival int64   // when the first one arrived (unix ns)
+	firstGap     int64   // time from the first task to the second (ns; 0 before)
 	gapMean      float64 // mean gap between tasks, seconds
 
 	tasks, hits, misses, coldStarts, prewarms, prewarmsUsed, prewarmsLate uint64
@@ -907,6 +912,9 @@ func (s *specialist) noteArrival(nowN int64) {
 	if s.arrivals == 0 {
 		s.firstArrival = nowN
 	}
+	if s.arrivals == 1 {
+		s.firstGap = max(nowN-s.firstArrival, 1)
+	}
 	s.arrivals++
 	s.lastArrival = nowN
 }
@@ -935,9 +943,13 @@ func (s *specialist) reuseLocked(nowN int64, h float64) float64 {
 }
 
 // rhythmLocked is reuseLocked for a specialist with a measured rhythm (at
-// least two tasks at different times), else 0: a one-off task says nothing
-// about when the next comes.
-func (s *specialist) rhythmLocked(nowN int64, h float64) float64 {
+// least two tasks at different times). A specialist seen once has no rhythm
+// of its own: until h has passed since its task, the workload's measured
+// return rate of such specialists (ret) stands in, else 0.
+func (s *specialist) rhythmLocked(nowN int64, h, ret float64) float64 {
+	if s.arrivals == 1 && float64(nowN-s.lastArrival)/1e9 < h {
+		return ret
+	}
 	if s.arrivals < 2 || s.gapMean == 0 {
 		return 0
 	}

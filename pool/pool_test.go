@@ -512,24 +512,67 @@ func TestSpecialistsExport(t *testing.T) {
 	assert.True(t, infos[0].LastUsed.IsZero())
 }
 
-// A specialist with a slow rhythm (a task every two hours) stays warm while
-// the pool has room: the horizon is then the cache's characteristic time
-// (fewer specialists than the cap were ever used: a day), not the 10-minute
-// floor, under which its chance of a task (1 − e^(−600/7200) ≈ 0.08) would
-// cool it.
-func TestSlowRhythmStaysWarmWhileThePoolHasRoom(t *testing.T) {
+// The horizon of the cooling rule is the cache's characteristic time as of
+// the latest task: with a cap of 2, how long before it the second most
+// recently used specialist was used. s1 at 0, s0 at 0 and 3 h: 3 h. One
+// hour later s0's chance of a task within 3 h, on its mean gap
+// max(min(3 h, long-run 2 h), since/2) = 2 h, is 1 − e^(−1.5) ≈ 0.78: warm
+// (with the 10-minute floor alone, 1 − e^(−600/7200) ≈ 0.08 would cool
+// it). Idle, its gap is taken as at least half its idle time: after 17 h
+// (1 − e^(−3/8.5) < 0.3) it cools; the horizon does not grow with idleness.
+func TestCoolingHorizonIsTheCharacteristicTime(t *testing.T) {
 	f := newFake(t)
-	p := f.newPool(f.specs(10, 2), pool.WithMaxWarm(5), pool.WithPredictor(noPrediction{}), pool.WithAdaptiveScaling(false),
-		pool.WithWarmThreshold(0.3), pool.WithCooldown(45*time.Second), pool.WithMaintenanceInterval(time.Second))
+	p := f.newPool(f.specs(4, 1), pool.WithMaxWarm(2), pool.WithPredictor(noPrediction{}), pool.WithAdaptiveScaling(false),
+		pool.WithDepartmentBalance(false), pool.WithWarmThreshold(0.3), pool.WithCooldown(45*time.Second),
+		pool.WithMaintenanceInterval(10*time.Minute))
+	run(t, p, "s1")
 	run(t, p, "s0")
-	f.clk.Add(2 * time.Hour)
+	f.clk.Add(3 * time.Hour)
 	run(t, p, "s0")
 	f.clk.Add(time.Hour)
-	assert.Equal(t, pool.StateWarm, stateOf(p, "s0"), "chance of a task within a day ≈ 1")
-	run(t, p, "s1") // seen once: no rhythm, cools after the cooldown
-	f.clk.Add(46 * time.Second)
-	assert.Equal(t, pool.StateCold, stateOf(p, "s1"))
+	assert.Equal(t, pool.StateWarm, stateOf(p, "s0"), "likely back within 3 h")
+	assert.Equal(t, pool.StateCold, stateOf(p, "s1"), "a one-off, and one-offs have not been seen to return")
+	f.clk.Add(15 * time.Hour) // idle 16 h: 1 − e^(−3/8) ≈ 0.31
 	assert.Equal(t, pool.StateWarm, stateOf(p, "s0"))
+	f.clk.Add(time.Hour)
+	assert.Equal(t, pool.StateCold, stateOf(p, "s0"))
+}
+
+// A specialist seen once has no rhythm of its own; past its cooldown it
+// stays warm only while the workload's specialists seen once have been
+// measured to come back within the characteristic time (as s0 and s1 did,
+// 10 s after their first task), and no longer than that time (here 670 s:
+// the latest task, s2 at 700 s, minus s1's at 30 s).
+func TestOneOffStaysWarmOnlyWhereOneOffsReturn(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		returns bool
+	}{{"one-offs return", true}, {"one-offs never return", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake(t)
+			p := f.newPool(f.specs(6, 1), pool.WithMaxWarm(2), pool.WithPredictor(noPrediction{}), pool.WithAdaptiveScaling(false),
+				pool.WithDepartmentBalance(false), pool.WithWarmThreshold(0.3), pool.WithCooldown(45*time.Second),
+				pool.WithMaintenanceInterval(time.Second))
+			for _, id := range []string{"s0", "s1"} {
+				run(t, p, id)
+				f.clk.Add(10 * time.Second)
+				if tc.returns {
+					run(t, p, id)
+				}
+				f.clk.Add(10 * time.Second)
+			}
+			f.clk.Add(700*time.Second - 40*time.Second)
+			run(t, p, "s2") // at 700 s
+			f.clk.Add(60 * time.Second)
+			if !tc.returns {
+				assert.Equal(t, pool.StateCold, stateOf(p, "s2"), "cooled after its cooldown")
+				return
+			}
+			assert.Equal(t, pool.StateWarm, stateOf(p, "s2"), "one-offs return here")
+			f.clk.Add(630 * time.Second) // 690 s idle: past the 670 s horizon
+			assert.Equal(t, pool.StateCold, stateOf(p, "s2"))
+		})
+	}
 }
 
 // A warm threshold of 1 keeps nothing past its cooldown, even a specialist
