@@ -41,15 +41,17 @@ const charEvery = 10 * time.Second
 func (p *Pool) refreshCharTime(now time.Time) {
 	p.lastChar = now
 	nowN := now.UnixNano()
-	r := p.recency[:0]
+	// One pass under each specialist's lock; the rest works on copies.
+	r, firsts := p.recency[:0], p.firsts[:0]
 	for _, s := range p.list {
 		s.mu.Lock()
 		if s.arrivals > 0 {
 			r = append(r, s.lastArrival)
+			firsts = append(firsts, firstTask{at: s.firstArrival, gap: s.firstGap})
 		}
 		s.mu.Unlock()
 	}
-	p.recency = r
+	p.recency, p.firsts = r, firsts
 	k := p.MaxWarm()
 	t := p.horizon
 	if len(r) >= k {
@@ -62,15 +64,13 @@ func (p *Pool) refreshCharTime(now time.Time) {
 	// first seen at least t ago can tell.
 	var seen, back int
 	tN := int64(t * 1e9)
-	for _, s := range p.list {
-		s.mu.Lock()
-		if s.arrivals > 0 && nowN-s.firstArrival >= tN {
+	for _, f := range firsts {
+		if nowN-f.at >= tN {
 			seen++
-			if s.firstGap > 0 && s.firstGap <= tN {
+			if f.gap > 0 && f.gap <= tN {
 				back++
 			}
 		}
-		s.mu.Unlock()
 	}
 	rate := 0.0
 	if seen > 0 {
@@ -78,6 +78,10 @@ func (p *Pool) refreshCharTime(now time.Time) {
 	}
 	p.returnRate.Store(math.Float64bits(rate))
 }
+
+// firstTask is a specialist's first task and the gap to its second (0
+// before one), as refreshCharTime copies them.
+type firstTask struct{ at, gap int64 }
 
 // adaptEvery is how often adaptive scaling looks at the last period.
 const adaptEvery = time.Minute

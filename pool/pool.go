@@ -37,7 +37,8 @@ type Pool struct {
 	// once that had a second task within the characteristic time, among
 	// those seen at least that long ago (0 before any is).
 	returnRate atomic.Uint64
-	recency    []int64 // maintenance's scratch
+	recency    []int64     // maintenance's scratch
+	firsts     []firstTask // maintenance's scratch
 	lastChar   time.Time
 	predictor  Predictor
 	workflows  WorkflowReporter // nil when the predictor detects none
