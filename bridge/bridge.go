@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
-	"reflect"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/benbjohnson/clock"
 
+	"github.com/bumba/pooling/internal/nilcheck"
 	"github.com/bumba/pooling/internal/stats"
 )
 
@@ -109,15 +109,15 @@ func (l *lockedSource) Uint64() uint64 {
 // ModeShadow unless WithMode says otherwise. New starts no goroutine; the
 // bridge must be closed with Close.
 func New(legacy, intelligent Executor, opts ...Option) (*Bridge, error) {
-	if legacy == nil || isNil(legacy) {
+	if nilcheck.Is(legacy) {
 		return nil, fmt.Errorf("%w: legacy", ErrNilExecutor)
 	}
-	if intelligent == nil || isNil(intelligent) {
+	if nilcheck.Is(intelligent) {
 		return nil, fmt.Errorf("%w: intelligent", ErrNilExecutor)
 	}
 	cfg := defaultConfig()
 	for i, o := range opts {
-		if o == nil || isNil(o) {
+		if nilcheck.Is(o) {
 			return nil, fmt.Errorf("%w: option %d is nil", ErrInvalidOption, i)
 		}
 		if err := o.apply(&cfg); err != nil {
@@ -154,17 +154,6 @@ func New(legacy, intelligent Executor, opts ...Option) (*Bridge, error) {
 		b.observers.Store(&entries)
 	}
 	return b, nil
-}
-
-// isNil reports whether v is an interface holding a nil pointer, func, map,
-// slice, channel or interface.
-func isNil(v any) bool {
-	rv := reflect.ValueOf(v)
-	switch rv.Kind() {
-	case reflect.Pointer, reflect.Func, reflect.Map, reflect.Slice, reflect.Chan, reflect.Interface:
-		return rv.IsNil()
-	}
-	return false
 }
 
 func toBasisPoints(p float64) uint32 { return uint32(math.Round(p * basisPoints / 100)) }
@@ -254,7 +243,7 @@ func (b *Bridge) transitionLocked(r Reason, from, to Mode, fromPct, toPct float6
 // unregisters it. Registering is safe while commands run: the next
 // command sees it.
 func (b *Bridge) AddObserver(o Observer) (remove func(), err error) {
-	if o == nil || isNil(o) {
+	if nilcheck.Is(o) {
 		return nil, ErrNilObserver
 	}
 	b.obsMu.Lock()

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/benbjohnson/clock"
+
+	"github.com/bumba/pooling/internal/nilcheck"
 )
 
 // Defaults, in one place. Each has an Option to change it.
@@ -259,7 +261,7 @@ func WithAutoFallback(enabled bool) Option {
 // DefaultComparator().
 func WithComparator(c Comparator) Option {
 	return optionFunc(func(cfg *config) error {
-		if c == nil || isNil(c) {
+		if nilcheck.Is(c) {
 			return invalid("WithComparator", c, "a non-nil Comparator")
 		}
 		cfg.comparator = c
@@ -271,7 +273,7 @@ func WithComparator(c Comparator) Option {
 // be given more than once; observers are called in the order registered.
 func WithObserver(o Observer) Option {
 	return optionFunc(func(cfg *config) error {
-		if o == nil || isNil(o) {
+		if nilcheck.Is(o) {
 			return invalid("WithObserver", o, "a non-nil Observer")
 		}
 		cfg.observers = append(cfg.observers, o)

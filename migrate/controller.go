@@ -12,6 +12,7 @@ import (
 	"github.com/benbjohnson/clock"
 
 	"github.com/bumba/pooling/bridge"
+	"github.com/bumba/pooling/internal/nilcheck"
 	"github.com/bumba/pooling/internal/notify"
 )
 
@@ -200,15 +201,15 @@ type Controller struct {
 // (ErrCorruptState, ErrNewerState); one that names a step the plan lacks
 // returns ErrPlanMismatch. New starts no goroutine.
 func New(router Router, metrics Metrics, opts ...Option) (*Controller, error) {
-	if router == nil || isNil(router) {
+	if nilcheck.Is(router) {
 		return nil, ErrNilRouter
 	}
-	if metrics == nil || isNil(metrics) {
+	if nilcheck.Is(metrics) {
 		return nil, ErrNilMetrics
 	}
 	cfg := defaultConfig()
 	for i, o := range opts {
-		if o == nil || isNil(o) {
+		if nilcheck.Is(o) {
 			return nil, fmt.Errorf("%w: option %d is nil", ErrInvalidOption, i)
 		}
 		if err := o.apply(&cfg); err != nil {

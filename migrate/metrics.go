@@ -8,6 +8,7 @@ import (
 	"github.com/benbjohnson/clock"
 
 	"github.com/bumba/pooling/bridge"
+	"github.com/bumba/pooling/internal/nilcheck"
 	"github.com/bumba/pooling/pool"
 )
 
@@ -290,13 +291,13 @@ type StatsMetrics struct {
 // NewStatsMetrics reads b and, if p is not nil, p, on clk. A nil b returns
 // ErrNilMetrics; a nil clk ErrInvalidOption.
 func NewStatsMetrics(b BridgeStats, p PoolStats, clk clock.Clock) (*StatsMetrics, error) {
-	if b == nil || isNil(b) {
+	if nilcheck.Is(b) {
 		return nil, fmt.Errorf("%w: NewStatsMetrics: bridge is nil", ErrNilMetrics)
 	}
-	if clk == nil || isNil(clk) {
+	if nilcheck.Is(clk) {
 		return nil, fmt.Errorf("%w: NewStatsMetrics: clock is nil, want a clock.Clock", ErrInvalidOption)
 	}
-	if p != nil && isNil(p) {
+	if nilcheck.Is(p) {
 		p = nil
 	}
 	return &StatsMetrics{b: b, p: p, clk: clk, epoch: clk.Now()}, nil

@@ -3,11 +3,12 @@ package migrate
 import (
 	"fmt"
 	"log/slog"
-	"reflect"
 	"strings"
 	"time"
 
 	"github.com/benbjohnson/clock"
+
+	"github.com/bumba/pooling/internal/nilcheck"
 )
 
 // Defaults, in one place. Each setting has an Option, and DefaultPlan uses
@@ -158,22 +159,11 @@ func invalid(name, field string, value any, allowed string) error {
 	return fmt.Errorf("%w: %s(%v): want %s", ErrInvalidOption, name, value, allowed)
 }
 
-// isNil reports whether v is an interface holding a nil pointer, func,
-// map, slice, channel or interface.
-func isNil(v any) bool {
-	rv := reflect.ValueOf(v)
-	switch rv.Kind() {
-	case reflect.Pointer, reflect.Func, reflect.Map, reflect.Slice, reflect.Chan, reflect.Interface:
-		return rv.IsNil()
-	}
-	return false
-}
-
 // WithClock sets the clock soak times, decisions and Run's ticks are read
 // from. Default: the real clock. Tests pass clock.NewMock().
 func WithClock(c clock.Clock) Option {
 	return optionFunc(func(cfg *config) error {
-		if c == nil || isNil(c) {
+		if nilcheck.Is(c) {
 			return invalid("WithClock", "", c, "a non-nil clock.Clock")
 		}
 		cfg.clock = c
@@ -210,7 +200,7 @@ func WithPlan(p Plan) Option {
 // the rollback manager.
 func WithStore(s Store) Option {
 	return optionFunc(func(cfg *config) error {
-		if s == nil || isNil(s) {
+		if nilcheck.Is(s) {
 			return invalid("WithStore", "", s, "a non-nil Store")
 		}
 		cfg.store = s
@@ -223,7 +213,7 @@ func WithStore(s Store) Option {
 // the controller then notices a rollback only by the routing it finds.
 func WithGuard(g Guard) Option {
 	return optionFunc(func(cfg *config) error {
-		if g == nil || isNil(g) {
+		if nilcheck.Is(g) {
 			return invalid("WithGuard", "", g, "a non-nil Guard")
 		}
 		cfg.guard = g
@@ -235,7 +225,7 @@ func WithGuard(g Guard) Option {
 // none; steps with Tune then only soak.
 func WithTuner(t Tuner) Option {
 	return optionFunc(func(cfg *config) error {
-		if t == nil || isNil(t) {
+		if nilcheck.Is(t) {
 			return invalid("WithTuner", "", t, "a non-nil Tuner")
 		}
 		cfg.tuner = t

@@ -6,10 +6,11 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"reflect"
 	"time"
 
 	"github.com/benbjohnson/clock"
+
+	"github.com/bumba/pooling/internal/nilcheck"
 )
 
 // Errors returned by the monitor; compare with errors.Is.
@@ -99,15 +100,6 @@ func (c *config) fail(err error) {
 	}
 }
 
-// isNil reports a nil interface or an interface holding a nil pointer.
-func isNil(v any) bool {
-	if v == nil {
-		return true
-	}
-	r := reflect.ValueOf(v)
-	return r.Kind() == reflect.Pointer && r.IsNil()
-}
-
 func invalid(setting string, value any, allowed string) error {
 	return fmt.Errorf("monitor: %s %v: allowed %s: %w", setting, value, allowed, ErrInvalidConfig)
 }
@@ -117,7 +109,7 @@ func invalid(setting string, value any, allowed string) error {
 // adjustments. At least one of WithPool and WithBridge is required.
 func WithPool(p PoolSource) Option {
 	return optionFunc(func(c *config) {
-		if isNil(p) {
+		if nilcheck.Is(p) {
 			c.fail(invalid("WithPool", "nil", "a pool source (*pool.Pool)"))
 			return
 		}
@@ -129,7 +121,7 @@ func WithPool(p PoolSource) Option {
 // latency per path, fallbacks, automatic fallbacks, shadow comparisons.
 func WithBridge(b BridgeSource) Option {
 	return optionFunc(func(c *config) {
-		if isNil(b) {
+		if nilcheck.Is(b) {
 			c.fail(invalid("WithBridge", "nil", "a bridge source (*bridge.Bridge)"))
 			return
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/benbjohnson/clock"
 
 	"github.com/bumba/pooling/bridge"
+	"github.com/bumba/pooling/internal/nilcheck"
 	"github.com/bumba/pooling/internal/notify"
 	"github.com/bumba/pooling/migrate"
 )
@@ -73,15 +74,15 @@ type Manager struct {
 // corrupt or newer than this code is refused (migrate.ErrCorruptState,
 // migrate.ErrNewerState). New starts no goroutine.
 func New(router migrate.Router, metrics migrate.Metrics, opts ...Option) (*Manager, error) {
-	if router == nil || isNil(router) {
+	if nilcheck.Is(router) {
 		return nil, ErrNilRouter
 	}
-	if metrics == nil || isNil(metrics) {
+	if nilcheck.Is(metrics) {
 		return nil, ErrNilMetrics
 	}
 	cfg := defaultConfig()
 	for i, o := range opts {
-		if o == nil || isNil(o) {
+		if nilcheck.Is(o) {
 			return nil, fmt.Errorf("%w: option %d is nil", ErrInvalidOption, i)
 		}
 		if err := o.apply(&cfg); err != nil {

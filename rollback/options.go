@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"reflect"
 	"time"
 
 	"github.com/benbjohnson/clock"
 
+	"github.com/bumba/pooling/internal/nilcheck"
 	"github.com/bumba/pooling/migrate"
 )
 
@@ -143,19 +143,10 @@ func invalid(name string, value any, allowed string) error {
 	return fmt.Errorf("%w: %s(%v): want %s", ErrInvalidOption, name, value, allowed)
 }
 
-func isNil(v any) bool {
-	rv := reflect.ValueOf(v)
-	switch rv.Kind() {
-	case reflect.Pointer, reflect.Func, reflect.Map, reflect.Slice, reflect.Chan, reflect.Interface:
-		return rv.IsNil()
-	}
-	return false
-}
-
 // WithClock sets the clock. Default: the real clock.
 func WithClock(c clock.Clock) Option {
 	return optionFunc(func(cfg *config) error {
-		if c == nil || isNil(c) {
+		if nilcheck.Is(c) {
 			return invalid("WithClock", c, "a non-nil clock.Clock")
 		}
 		cfg.clock = c
@@ -179,7 +170,7 @@ func WithLogger(l *slog.Logger) Option {
 // the controller's Store. Default: a migrate.MemoryStore.
 func WithStore(s migrate.Store) Option {
 	return optionFunc(func(cfg *config) error {
-		if s == nil || isNil(s) {
+		if nilcheck.Is(s) {
 			return invalid("WithStore", s, "a non-nil migrate.Store")
 		}
 		cfg.store = s
@@ -210,7 +201,7 @@ func WithTriggers(ts ...Trigger) Option {
 // trigger and check have no data).
 func WithHealth(h Health) Option {
 	return optionFunc(func(cfg *config) error {
-		if h == nil || isNil(h) {
+		if nilcheck.Is(h) {
 			return invalid("WithHealth", h, "a non-nil Health")
 		}
 		cfg.health = h
@@ -221,7 +212,7 @@ func WithHealth(h Health) Option {
 // WithAlerts sets the critical alerts source. Default: none.
 func WithAlerts(a Alerts) Option {
 	return optionFunc(func(cfg *config) error {
-		if a == nil || isNil(a) {
+		if nilcheck.Is(a) {
 			return invalid("WithAlerts", a, "a non-nil Alerts")
 		}
 		cfg.alerts = a
