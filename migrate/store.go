@@ -33,9 +33,8 @@ const SectionRollout = "rollout"
 // checksum. Use one FileStore per file, shared by everything that stores
 // state in it.
 type FileStore struct {
-	path     string
-	mu       sync.Mutex
-	sections map[string]json.RawMessage
+	path string
+	mem  MemoryStore // the sections as last written
 }
 
 type filePayload struct {
@@ -55,7 +54,7 @@ func OpenFileStore(path string) (*FileStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &FileStore{path: path, sections: map[string]json.RawMessage{}}
+	s := &FileStore{path: path, mem: MemoryStore{sections: map[string][]byte{}}}
 	if payload == nil {
 		return s, nil
 	}
@@ -64,7 +63,7 @@ func OpenFileStore(path string) (*FileStore, error) {
 		return nil, fmt.Errorf("state: %s: %w: payload: %v", path, ErrCorruptState, err)
 	}
 	for k, v := range p.Sections {
-		s.sections[k] = v
+		s.mem.sections[k] = v
 	}
 	return s, nil
 }
@@ -74,42 +73,31 @@ func (s *FileStore) Path() string { return s.path }
 
 // Load implements Store.
 func (s *FileStore) Load(ctx context.Context, section string) ([]byte, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v, ok := s.sections[section]
-	if !ok {
-		return nil, nil
-	}
-	return bytes.Clone(v), nil
+	return s.mem.Load(ctx, section)
 }
 
 // Save implements Store: it rewrites the whole file with the section
 // replaced. If the write fails the file and the store are unchanged.
 func (s *FileStore) Save(ctx context.Context, section string, data []byte) error {
-	if err := ctx.Err(); err != nil {
+	if err := checkSave(ctx, section, data); err != nil {
 		return err
 	}
-	if !json.Valid(data) {
-		return fmt.Errorf("migrate: save section %q: not valid JSON", section)
+	s.mem.mu.Lock()
+	defer s.mem.mu.Unlock()
+	all := make(map[string]json.RawMessage, len(s.mem.sections)+1)
+	for k, v := range s.mem.sections {
+		all[k] = v
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	next := make(map[string]json.RawMessage, len(s.sections)+1)
-	for k, v := range s.sections {
-		next[k] = v
-	}
-	next[section] = bytes.Clone(data)
-	payload, err := json.MarshalIndent(filePayload{Sections: next}, "  ", "  ")
+	data = bytes.Clone(data)
+	all[section] = data
+	payload, err := json.MarshalIndent(filePayload{Sections: all}, "  ", "  ")
 	if err != nil {
 		return fmt.Errorf("migrate: save section %q: %w", section, err)
 	}
 	if err := state.Write(s.path, payload); err != nil {
 		return err
 	}
-	s.sections = next
+	s.mem.sections[section] = data
 	return nil
 }
 
@@ -138,15 +126,24 @@ func (s *MemoryStore) Load(ctx context.Context, section string) ([]byte, error) 
 
 // Save implements Store.
 func (s *MemoryStore) Save(ctx context.Context, section string, data []byte) error {
+	if err := checkSave(ctx, section, data); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sections[section] = bytes.Clone(data)
+	return nil
+}
+
+// checkSave refuses a save whose context has ended or whose data is not
+// JSON (sections are JSON so that one file can hold them all).
+func checkSave(ctx context.Context, section string, data []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if !json.Valid(data) {
 		return fmt.Errorf("migrate: save section %q: not valid JSON", section)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.sections[section] = bytes.Clone(data)
 	return nil
 }
 
