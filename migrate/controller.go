@@ -633,16 +633,25 @@ func (c *Controller) manual(ctx context.Context, reason string, f func(now time.
 	return d, err
 }
 
+// ended returns ErrRolledBack or ErrCompleted, with the decision that
+// shows it, when the rollout has nothing left to advance or hold.
+func (c *Controller) ended(now time.Time) (Decision, error) {
+	switch c.st.State {
+	case StateRolledBack:
+		return c.view(now, ActionHold, c.st.Reason), ErrRolledBack
+	case StateCompleted:
+		return c.view(now, ActionComplete, "plan completed"), ErrCompleted
+	}
+	return Decision{}, nil
+}
+
 // Advance moves to the next step by hand, whatever the gate says (after
 // the last step it completes the plan). A held rollout stays held. It
 // returns ErrRolledBack or ErrCompleted when there is nothing to advance.
 func (c *Controller) Advance(ctx context.Context, reason string) (Decision, error) {
 	return c.manual(ctx, reason, func(now time.Time) (Decision, error) {
-		switch c.st.State {
-		case StateRolledBack:
-			return c.view(now, ActionHold, c.st.Reason), ErrRolledBack
-		case StateCompleted:
-			return c.view(now, ActionComplete, "plan completed"), ErrCompleted
+		if d, err := c.ended(now); err != nil {
+			return d, err
 		}
 		return c.advance(now, true, reason, c.st.LastGate)
 	})
@@ -653,11 +662,8 @@ func (c *Controller) Advance(ctx context.Context, reason string) (Decision, erro
 // ErrCompleted when there is nothing to hold.
 func (c *Controller) Hold(ctx context.Context, reason string) (Decision, error) {
 	return c.manual(ctx, reason, func(now time.Time) (Decision, error) {
-		switch c.st.State {
-		case StateRolledBack:
-			return c.view(now, ActionHold, c.st.Reason), ErrRolledBack
-		case StateCompleted:
-			return c.view(now, ActionComplete, "plan completed"), ErrCompleted
+		if d, err := c.ended(now); err != nil {
+			return d, err
 		}
 		c.st.State = StateHeld
 		c.st.Reason = reason
