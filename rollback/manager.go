@@ -707,13 +707,9 @@ func (m *Manager) Emergency(ctx context.Context, reason string) (Record, error) 
 			}
 			return rec, fmt.Errorf("%w (rollback %s is verifying)", ErrNothingToRollBack, rec.ID)
 		}
-		before := migrate.CurrentRouting(m.router)
-		if before.Mode == bridge.ModeFallback {
-			return nil, ErrNothingToRollBack
-		}
-		var statuses []TriggerStatus
-		if rerr == nil {
-			statuses = m.evaluate(ctx, now, r)
+		before, statuses, err := m.startingPoint(ctx, now, r, rerr)
+		if err != nil {
+			return nil, err
 		}
 		if err := m.apply(migrate.Legacy); err != nil {
 			m.log.Error("ROLLBACK emergency: the switch to legacy failed", "reason", reason, "error", err)
@@ -723,6 +719,21 @@ func (m *Manager) Emergency(ctx context.Context, reason string) (Record, error) 
 		m.log.Error("ROLLBACK emergency: everything to legacy by hand", "id", rec.ID, "reason", reason, "from", before.String())
 		return rec, nil
 	})
+}
+
+// startingPoint is where a rollback by hand starts from: the routing now
+// (ErrNothingToRollBack when everything already goes to legacy) and, when
+// the metrics could be read, the triggers' statuses for its evidence.
+func (m *Manager) startingPoint(ctx context.Context, now time.Time, r migrate.Reading, rerr error) (migrate.Routing, []TriggerStatus, error) {
+	before := migrate.CurrentRouting(m.router)
+	if before.Mode == bridge.ModeFallback {
+		return before, nil, ErrNothingToRollBack
+	}
+	var statuses []TriggerStatus
+	if rerr == nil {
+		statuses = m.evaluate(ctx, now, r)
+	}
+	return before, statuses, nil
 }
 
 // Planned steps the intelligent share down through the planned steps
@@ -737,13 +748,9 @@ func (m *Manager) Planned(ctx context.Context, reason string) (Record, error) {
 		if m.active >= 0 {
 			return nil, fmt.Errorf("%w: %s", ErrInProgress, m.st.Records[m.active].ID)
 		}
-		before := migrate.CurrentRouting(m.router)
-		if before.Mode == bridge.ModeFallback {
-			return nil, ErrNothingToRollBack
-		}
-		var statuses []TriggerStatus
-		if rerr == nil {
-			statuses = m.evaluate(ctx, now, r)
+		before, statuses, err := m.startingPoint(ctx, now, r, rerr)
+		if err != nil {
+			return nil, err
 		}
 		first := m.nextStage(before.Share())
 		if err := m.apply(first); err != nil {
