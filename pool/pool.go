@@ -48,6 +48,7 @@ type Pool struct {
 	predMu     sync.Mutex // one task at a time feeds the Predictor
 	dropped    atomic.Uint64
 	leadLog    atomic.Uint64 // float64 bits: mean log of the ns from a used pre-warm's prediction to its task
+	hold       atomic.Int64  // how long a prediction holds its specialist's value (ns), from leadLog
 
 	bgMu       sync.Mutex // guards bgPrewarms
 	bgIdle     *sync.Cond // broadcast when bgPrewarms drops to 0
@@ -209,6 +210,7 @@ func New(specs []Spec, opts ...Option) (*Pool, error) {
 	// Value looks as far ahead as the cooldown, and at least a minute.
 	p.horizon = max(cfg.cooldown, 10*time.Minute).Seconds()
 	p.charTime.Store(math.Float64bits(p.horizon))
+	p.hold.Store(int64(max(cfg.cooldown, cfg.maintenance))) // until a lead is measured
 	p.maxWarm = cfg.maxWarm
 	if p.maxWarm == 0 {
 		p.maxWarm = max(1, int(math.Ceil(0.2*float64(len(specs)))))
@@ -628,16 +630,7 @@ func (p *Pool) predict(now time.Time, s *specialist) {
 	bp := p.predBufs.Get().(*[]Prediction)
 	preds := p.predictor.Observe(now, s.spec.ID, s.spec.Department, (*bp)[:0])
 	p.predMu.Unlock()
-	until := now.Add(max(p.cfg.cooldown, p.cfg.maintenance)).UnixNano()
-	// A prediction holds its specialist's value for a few times the
-	// typical lead from prediction to task (geometric mean of the used
-	// pre-warms' leads, so a few late uses do not stretch it), between the
-	// maintenance interval and the cooldown; a wrong one then soon stops
-	// keeping a useful specialist out.
-	if l := p.leadLog.Load(); l != 0 {
-		lead := math.Exp(math.Float64frombits(l))
-		until = now.Add(min(max(time.Duration(4*lead), p.cfg.maintenance), p.cfg.cooldown)).UnixNano()
-	}
+	until := now.UnixNano() + p.hold.Load() // see noteLead
 	var batch []*specialist
 	for _, pr := range preds {
 		c := p.byID[pr.ID]
@@ -1143,7 +1136,12 @@ func (p *Pool) emit(e Event) {
 }
 
 // noteLead follows the mean log of the time (ns) from a used pre-warm's
-// prediction to its task (weight 1/8 for the newest).
+// prediction to its task (weight 1/8 for the newest) and sets from it how
+// long a prediction holds its specialist's value: four times that typical
+// lead (the geometric mean, so a few late uses do not stretch it), between
+// the maintenance interval and the cooldown — a wrong prediction then soon
+// stops keeping a useful specialist out. Computed here, once per used
+// pre-warm, rather than on every task.
 func (p *Pool) noteLead(d int64) {
 	x := math.Log(float64(max(d, 1)))
 	for {
@@ -1154,6 +1152,8 @@ func (p *Pool) noteLead(d int64) {
 			next = o + (x-o)/8
 		}
 		if p.leadLog.CompareAndSwap(old, math.Float64bits(next)) {
+			hold := min(max(time.Duration(4*math.Exp(next)), p.cfg.maintenance), p.cfg.cooldown)
+			p.hold.Store(int64(hold))
 			return
 		}
 	}
