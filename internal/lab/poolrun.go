@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bumba/pooling/internal/vclock"
 	"github.com/bumba/pooling/pool"
 )
 
@@ -63,7 +64,7 @@ func runPool(p *prepared, cfg Config, name string, setup poolSetup) (Result, err
 	l := newLedger(p.keys, p.span, p.cap)
 	var executing sync.Mutex // held while a request executes
 	origin := originTime()
-	clk := newVClock(origin)
+	clk := vclock.New(origin)
 	var mu sync.Mutex // the observer runs on pre-warm goroutines too
 	observe := func(e pool.Event) {
 		k, ok := p.index[e.Specialist]
@@ -121,10 +122,10 @@ func runPool(p *prepared, cfg Config, name string, setup poolSetup) (Result, err
 	progressEvery := max(1, len(p.tr.Requests)/10)
 	for i, r := range p.tr.Requests {
 		for ; next <= r.At; next += maintenanceStep {
-			clk.set(origin.Add(next))
+			clk.Set(origin.Add(next))
 			pl.Maintain()
 		}
-		clk.set(origin.Add(r.At))
+		clk.Set(origin.Add(r.At))
 		if setup.seq != nil {
 			setup.seq(i)
 		}
@@ -143,7 +144,7 @@ func runPool(p *prepared, cfg Config, name string, setup poolSetup) (Result, err
 		}
 	}
 	st := pl.Stats()
-	clk.set(origin.Add(p.span))
+	clk.Set(origin.Add(p.span))
 	if err := pl.Close(ctx); err != nil {
 		return Result{}, err
 	}
