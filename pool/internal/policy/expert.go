@@ -1,0 +1,433 @@
+package policy
+
+// An expert simulates one classic demand-caching policy over the whole task
+// stream, at the pool's capacity, as if it alone decided what stays warm.
+// It never starts anything: the model compares the experts' misses and the
+// pool follows the one with the fewest (see Model).
+//
+// Every expert keeps O(1) state per specialist and does O(1) amortised work
+// per task (the gap expert O(samples) per miss).
+type expert interface {
+	// name is the expert's policy, for logs and stats.
+	name() string
+	// access processes a task for k and reports whether the simulated cache
+	// held k.
+	access(k int32)
+	// contains reports whether the simulated cache holds k.
+	contains(k int32) bool
+	// fit evicts until the simulated cache is within the capacity (after
+	// the capacity shrank).
+	fit()
+	// order calls yield with the simulated cache's members in the order
+	// this policy would evict them (first = next victim) until yield
+	// returns false. Members whose order the policy does not define (the gap
+	// expert's) come in any order.
+	order(yield func(k int32) bool)
+}
+
+// space is the capacity every expert simulates, and what it hears from
+// them: who was admitted and evicted (the mirror follows the leader's
+// membership) and whether a task missed.
+type space struct {
+	maxWarm int
+	budget  int64   // bytes; 0: none
+	size    []int64 // bytes of each specialist while warm
+	hooks   []memberHooks
+}
+
+// memberHooks is told of one expert's membership changes.
+type memberHooks interface {
+	admitted(k int32)
+	evicted(k int32)
+}
+
+func (s *space) over(n int, bytes int64) bool {
+	return n > s.maxWarm || (s.budget > 0 && bytes > s.budget)
+}
+
+func (s *space) sizeOf(k int32) int64 { return s.size[k] }
+
+// lru is least recently used.
+type lru struct {
+	sp    *space
+	id    int
+	l     *list
+	onHit func(k int32)
+}
+
+func newLRU(sp *space, id, n int) *lru {
+	return &lru{sp: sp, id: id, l: newLinks(n).newList()}
+}
+
+func (e *lru) name() string            { return "lru" }
+func (e *lru) contains(k int32) bool   { return e.l.in(k) }
+func (e *lru) oldest() (int32, bool)   { return e.l.head, e.l.head != none }
+func (e *lru) order(y func(int32) bool) { walk(e.l, y) }
+
+func (e *lru) access(k int32) {
+	if e.l.in(k) {
+		e.l.moveBack(k)
+		return
+	}
+	e.l.pushBack(k, e.sp.sizeOf(k))
+	e.sp.hooks[e.id].admitted(k)
+	e.fit()
+}
+
+func (e *lru) fit() {
+	for e.sp.over(e.l.len, e.l.bytes) && e.l.len > 1 {
+		v := e.l.popFront(e.sp.sizeOf)
+		e.sp.hooks[e.id].evicted(v)
+	}
+}
+
+func walk(l *list, y func(int32) bool) {
+	for k := l.head; k != none; {
+		next := l.lk.next[k] // y may not change l, but read ahead anyway
+		if !y(k) {
+			return
+		}
+		k = next
+	}
+}
+
+// s3fifo is S3-FIFO (Yang et al., SOSP 2023): new specialists enter a small
+// FIFO (a tenth of the capacity); one used again while there moves to the
+// main FIFO, one not is dropped and remembered in a ghost FIFO (as many
+// entries as the capacity) so that its return goes straight to main. Main
+// is a FIFO with reinsertion: a member used since it was last looked at
+// goes round once more (with a 2-bit use counter). It keeps one-off
+// specialists from pushing out the recurring ones.
+type s3fifo struct {
+	sp                 *space
+	id                 int
+	small, main, ghost *list
+	freq               []uint8
+}
+
+func newS3FIFO(sp *space, id, n int) *s3fifo {
+	lk := newLinks(n)
+	return &s3fifo{sp: sp, id: id, small: lk.newList(), main: lk.newList(), ghost: lk.newList(), freq: make([]uint8, n)}
+}
+
+func (e *s3fifo) name() string          { return "s3fifo" }
+func (e *s3fifo) contains(k int32) bool { return e.small.in(k) || e.main.in(k) }
+
+func (e *s3fifo) order(y func(int32) bool) {
+	stop := false
+	walk(e.small, func(k int32) bool { stop = !y(k); return !stop })
+	if !stop {
+		walk(e.main, y)
+	}
+}
+
+func (e *s3fifo) access(k int32) {
+	if e.contains(k) {
+		if e.freq[k] < 3 {
+			e.freq[k]++
+		}
+		return
+	}
+	size := e.sp.sizeOf(k)
+	e.freq[k] = 0
+	if e.ghost.in(k) {
+		e.ghost.remove(k, 0)
+		e.main.pushBack(k, size)
+	} else {
+		e.small.pushBack(k, size)
+	}
+	e.sp.hooks[e.id].admitted(k)
+	e.fit()
+}
+
+// smallFull reports whether the small FIFO holds its tenth of the space.
+func (e *s3fifo) smallFull() bool {
+	if e.sp.budget > 0 && e.small.bytes*10 >= e.sp.budget {
+		return true
+	}
+	return e.small.len*10 >= e.sp.maxWarm
+}
+
+func (e *s3fifo) fit() {
+	for e.sp.over(e.small.len+e.main.len, e.small.bytes+e.main.bytes) && e.small.len+e.main.len > 1 {
+		if e.main.len == 0 || (e.small.len > 0 && e.smallFull()) {
+			e.evictSmall()
+		} else {
+			e.evictMain()
+		}
+	}
+}
+
+func (e *s3fifo) evictSmall() {
+	for e.small.len > 0 {
+		t := e.small.head
+		size := e.sp.sizeOf(t)
+		e.small.remove(t, size)
+		if e.freq[t] >= 1 {
+			e.freq[t] = 0
+			e.main.pushBack(t, size)
+			continue
+		}
+		e.ghost.pushBack(t, 0)
+		if e.ghost.len > e.sp.maxWarm {
+			e.ghost.popFront(func(int32) int64 { return 0 })
+		}
+		e.sp.hooks[e.id].evicted(t)
+		return
+	}
+}
+
+func (e *s3fifo) evictMain() {
+	for e.main.len > 0 {
+		t := e.main.head
+		if e.freq[t] > 0 {
+			e.freq[t]--
+			e.main.moveBack(t)
+			continue
+		}
+		e.main.remove(t, e.sp.sizeOf(t))
+		e.sp.hooks[e.id].evicted(t)
+		return
+	}
+}
+
+// arc is ARC (Megiddo and Modha, FAST 2003): a recency list T1 and a
+// frequency list T2 share the capacity, and ghost lists B1 and B2 of what
+// each recently dropped move the split p towards whichever would have hit.
+// Capacity is counted in specialists; under a memory budget it also evicts
+// while over the budget.
+type arc struct {
+	sp             *space
+	id             int
+	t1, t2, b1, b2 *list
+	p              float64
+}
+
+func newARC(sp *space, id, n int) *arc {
+	lk := newLinks(n)
+	return &arc{sp: sp, id: id, t1: lk.newList(), t2: lk.newList(), b1: lk.newList(), b2: lk.newList()}
+}
+
+func (e *arc) name() string          { return "arc" }
+func (e *arc) contains(k int32) bool { return e.t1.in(k) || e.t2.in(k) }
+
+func (e *arc) order(y func(int32) bool) {
+	first, second := e.t2, e.t1
+	if float64(e.t1.len) > e.p {
+		first, second = e.t1, e.t2
+	}
+	stop := false
+	walk(first, func(k int32) bool { stop = !y(k); return !stop })
+	if !stop {
+		walk(second, y)
+	}
+}
+
+func zero(int32) int64 { return 0 }
+
+func (e *arc) access(k int32) {
+	size := e.sp.sizeOf(k)
+	c := float64(e.sp.maxWarm)
+	switch {
+	case e.t1.in(k):
+		e.t1.remove(k, size)
+		e.t2.pushBack(k, size)
+		return
+	case e.t2.in(k):
+		e.t2.moveBack(k)
+		return
+	case e.b1.in(k):
+		e.p = min(c, e.p+max(float64(e.b2.len)/float64(e.b1.len), 1))
+		e.replace(false)
+		e.b1.remove(k, 0)
+		e.t2.pushBack(k, size)
+	case e.b2.in(k):
+		e.p = max(0, e.p-max(float64(e.b1.len)/float64(max(e.b2.len, 1)), 1))
+		e.replace(true)
+		e.b2.remove(k, 0)
+		e.t2.pushBack(k, size)
+	default:
+		n := e.sp.maxWarm
+		switch l1 := e.t1.len + e.b1.len; {
+		case l1 >= n:
+			if e.t1.len < n {
+				e.b1.popFront(zero)
+				e.replace(false)
+			} else {
+				v := e.t1.popFront(e.sp.sizeOf)
+				e.sp.hooks[e.id].evicted(v)
+			}
+		case l1+e.t2.len+e.b2.len >= n:
+			if l1+e.t2.len+e.b2.len >= 2*n {
+				e.b2.popFront(zero)
+			}
+			if e.t1.len+e.t2.len >= n {
+				e.replace(false)
+			}
+		}
+		e.t1.pushBack(k, size)
+	}
+	e.sp.hooks[e.id].admitted(k)
+	e.fitBytes()
+}
+
+// replace moves the LRU end of T1 or T2 to its ghost list, as ARC's
+// REPLACE; inB2 says the task that asked was found in B2.
+func (e *arc) replace(inB2 bool) {
+	t1 := float64(e.t1.len)
+	if e.t1.len > 0 && (t1 > e.p || (inB2 && t1 == e.p) || e.t2.len == 0) {
+		v := e.t1.popFront(e.sp.sizeOf)
+		e.b1.pushBack(v, 0)
+		e.sp.hooks[e.id].evicted(v)
+		return
+	}
+	if e.t2.len > 0 {
+		v := e.t2.popFront(e.sp.sizeOf)
+		e.b2.pushBack(v, 0)
+		e.sp.hooks[e.id].evicted(v)
+	}
+}
+
+// fitBytes evicts while over the memory budget (and, after the capacity
+// shrank, over the count).
+func (e *arc) fitBytes() {
+	for e.sp.over(e.t1.len+e.t2.len, e.t1.bytes+e.t2.bytes) && e.t1.len+e.t2.len > 1 {
+		e.replace(false)
+	}
+	n := e.sp.maxWarm
+	for e.t1.len+e.b1.len > n && e.b1.len > 0 {
+		e.b1.popFront(zero)
+	}
+	for e.t1.len+e.t2.len+e.b1.len+e.b2.len > 2*n && e.b2.len > 0 {
+		e.b2.popFront(zero)
+	}
+}
+
+func (e *arc) fit() {
+	e.p = min(e.p, float64(e.sp.maxWarm))
+	e.fitBytes()
+}
+
+// gap evicts, among a random sample of its members, the one whose next
+// task looks furthest away: its typical gap between tasks (the shorter of
+// the recent and the long-run mean, as a burst does not make a specialist
+// rare) but at least half the time since its last task (one long overdue
+// is ever less likely to come back soon); one seen once is taken to have a
+// gap of twice its age. Sampling (as LRB and hyperbolic caching do) makes
+// a miss O(samples) instead of a scan of every member; the estimate moves
+// with time, so no static order could rank it.
+type gap struct {
+	sp   *space
+	id   int
+	st   *arrivals
+	now  *int64
+	mem  []int32 // members, dense
+	pos  []int32 // index in mem, none when not a member
+	rng   uint64
+	pick  int // samples per eviction
+	bytes int64
+	// rhythm ranks by expectedNext instead of expectedGap.
+	rhythm bool
+}
+
+// gapSamples is how many members a gap eviction compares: the chance
+// that none of the worst 10 % is among 16 samples is 0.9^16 ≈ 19 %, among
+// 32 3.4 %; 16 keeps a miss cheap and the lab measures the cost.
+const gapSamples = 16
+
+func newGap(sp *space, id, n int, st *arrivals, now *int64, seed uint64) *gap {
+	e := &gap{sp: sp, id: id, st: st, now: now, pos: make([]int32, n), rng: seed | 1, pick: gapSamples}
+	for i := range e.pos {
+		e.pos[i] = none
+	}
+	return e
+}
+
+func (e *gap) name() string {
+	if e.rhythm {
+		return "rhythm"
+	}
+	return "gap"
+}
+func (e *gap) contains(k int32) bool { return e.pos[k] != none }
+
+func (e *gap) order(y func(int32) bool) {
+	for _, k := range e.mem {
+		if !y(k) {
+			return
+		}
+	}
+}
+
+func (e *gap) access(k int32) {
+	if e.pos[k] != none {
+		return
+	}
+	e.pos[k] = int32(len(e.mem))
+	e.mem = append(e.mem, k)
+	e.bytes += e.sp.sizeOf(k)
+	e.sp.hooks[e.id].admitted(k)
+	e.fitExcept(k)
+}
+
+func (e *gap) fit() { e.fitExcept(none) }
+
+func (e *gap) fitExcept(k int32) {
+	for e.sp.over(len(e.mem), e.bytes) && len(e.mem) > 1 {
+		v := e.victim(k)
+		e.drop(v)
+		e.sp.hooks[e.id].evicted(v)
+	}
+}
+
+func (e *gap) next() uint64 {
+	e.rng ^= e.rng << 13
+	e.rng ^= e.rng >> 7
+	e.rng ^= e.rng << 17
+	return e.rng
+}
+
+func (e *gap) victim(except int32) int32 {
+	best, bestEst := none, -1.0
+	n := len(e.mem)
+	try := func(v int32) {
+		if v == except {
+			return
+		}
+		est := 0.0
+		if e.rhythm {
+			est = e.st.expectedNext(v, *e.now)
+		} else {
+			est = e.st.expectedGap(v, *e.now)
+		}
+		if est > bestEst {
+			best, bestEst = v, est
+		}
+	}
+	if n <= e.pick {
+		for _, v := range e.mem {
+			try(v)
+		}
+		return best
+	}
+	for range e.pick {
+		try(e.mem[e.next()%uint64(n)])
+	}
+	if best == none { // every sample was except
+		best = e.mem[0]
+		if best == except {
+			best = e.mem[1]
+		}
+	}
+	return best
+}
+
+func (e *gap) drop(v int32) {
+	i := e.pos[v]
+	last := e.mem[len(e.mem)-1]
+	e.mem[i] = last
+	e.pos[last] = i
+	e.mem = e.mem[:len(e.mem)-1]
+	e.pos[v] = none
+	e.bytes -= e.sp.sizeOf(v)
+}
