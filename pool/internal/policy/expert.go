@@ -59,9 +59,9 @@ func newLRU(sp *space, id, n int) *lru {
 	return &lru{sp: sp, id: id, l: newLinks(n).newList()}
 }
 
-func (e *lru) name() string            { return "lru" }
-func (e *lru) contains(k int32) bool   { return e.l.in(k) }
-func (e *lru) oldest() (int32, bool)   { return e.l.head, e.l.head != none }
+func (e *lru) name() string             { return "lru" }
+func (e *lru) contains(k int32) bool    { return e.l.in(k) }
+func (e *lru) oldest() (int32, bool)    { return e.l.head, e.l.head != none }
 func (e *lru) order(y func(int32) bool) { walk(e.l, y) }
 
 func (e *lru) access(k int32) {
@@ -317,12 +317,12 @@ func (e *arc) fit() {
 // a miss O(samples) instead of a scan of every member; the estimate moves
 // with time, so no static order could rank it.
 type gap struct {
-	sp   *space
-	id   int
-	st   *arrivals
-	now  *int64
-	mem  []int32 // members, dense
-	pos  []int32 // index in mem, none when not a member
+	sp    *space
+	id    int
+	st    *arrivals
+	now   *int64
+	mem   []int32 // members, dense
+	pos   []int32 // index in mem, none when not a member
 	rng   uint64
 	pick  int // samples per eviction
 	bytes int64
