@@ -30,7 +30,7 @@ func BenchmarkAccess(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				j := i & (len(keys) - 1)
 				k := keys[j]
-				m.Access(k, int64(i)*1e6)
+				m.Access(k, int64(i)*1e6, 1)
 				if held[k] {
 					continue
 				}

@@ -23,6 +23,8 @@ type expert interface {
 	// returns false. Members whose order the policy does not define (the gap
 	// expert's) come in any order.
 	order(yield func(k int32) bool)
+	// resized adds delta to the bytes counted for member k.
+	resized(k int32, delta int64)
 }
 
 // space is the capacity every expert simulates, and what it hears from
@@ -430,4 +432,28 @@ func (e *gap) drop(v int32) {
 	e.mem = e.mem[:len(e.mem)-1]
 	e.pos[v] = none
 	e.bytes -= e.sp.sizeOf(v)
+}
+
+func (e *lru) resized(k int32, d int64) {
+	if e.l.in(k) {
+		e.l.bytes += d
+	}
+}
+
+func (e *s3fifo) resized(k int32, d int64) {
+	if l := e.small.lk.ownerOf(k); l == e.small || l == e.main {
+		l.bytes += d
+	}
+}
+
+func (e *arc) resized(k int32, d int64) {
+	if l := e.t1.lk.ownerOf(k); l == e.t1 || l == e.t2 {
+		l.bytes += d
+	}
+}
+
+func (e *gap) resized(k int32, d int64) {
+	if e.pos[k] != none {
+		e.bytes += d
+	}
 }

@@ -18,6 +18,12 @@ type Config struct {
 	Sizes []int64
 	// Seed seeds the gap expert's sampling, so runs are reproducible.
 	Seed uint64
+	// UsageDecay is the usage score's decay rate per second (the seed's
+	// 0.02: a use halves in 35 s); 0 means no decay.
+	UsageDecay float64
+	// Cooldown (ns) is the horizon of the keep rule until the cache's
+	// characteristic time is known.
+	Cooldown int64
 }
 
 // Model decides what the pool keeps warm. It is fed every task in order
@@ -56,6 +62,9 @@ type Model struct {
 	real    []bool
 	held    int
 
+	usage   usage
+	cooldown int64
+
 	missDecayed []float64
 	missTotal   []uint64
 	sinceHalve  float64 // leader misses since the last halving
@@ -78,6 +87,8 @@ func New(cfg Config) (*Model, error) {
 	m := &Model{real: make([]bool, n)}
 	m.sp = space{maxWarm: cfg.MaxWarm, budget: cfg.Budget, size: append([]int64(nil), cfg.Sizes...)}
 	m.st = newArrivals(n)
+	m.usage = newUsage(n, cfg.UsageDecay)
+	m.cooldown = cfg.Cooldown
 	m.lru = newLRU(&m.sp, 0, n)
 	m.experts = []expert{
 		m.lru,
@@ -122,10 +133,12 @@ func (mr *mirror) evicted(k int32) {
 	}
 }
 
-// Access records a task for k at time at (Unix ns), in task order.
-func (m *Model) Access(k int32, at int64) {
+// Access records a task for k at time at (Unix ns), in task order, with
+// the weight its priority gives a use.
+func (m *Model) Access(k int32, at int64, weight float64) {
 	m.now = max(m.now, at)
 	m.st.note(k, m.now)
+	m.usage.add(k, m.now, weight)
 	m.tasks++
 	for i, e := range m.experts {
 		if !e.contains(k) {
@@ -331,3 +344,23 @@ func (a *arrivals) expectedNext(k int32, now int64) float64 {
 	}
 	return max(r, 0) + a.dev[k]
 }
+
+// SetSize records k's measured size (an instance's Sizer). Experts that
+// hold k count the new size from now on, and evict to fit.
+func (m *Model) SetSize(k int32, bytes int64) {
+	d := bytes - m.sp.size[k]
+	if d == 0 {
+		return
+	}
+	m.sp.size[k] = bytes
+	for _, e := range m.experts {
+		if e.contains(k) {
+			e.resized(k, d)
+			e.fit()
+		}
+	}
+}
+
+// LeaderHolds reports whether the expert followed now holds k: evicting
+// one it does not costs the pool nothing the leader would have kept.
+func (m *Model) LeaderHolds(k int32) bool { return m.experts[m.leader].contains(k) }

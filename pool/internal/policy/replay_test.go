@@ -51,7 +51,7 @@ func follow(t testing.TB, tr keyed, c int) (misses int, m *Model) {
 	count := 0
 	var buf []int32
 	for i, k := range tr.keys {
-		m.Access(k, tr.at[i])
+		m.Access(k, tr.at[i], 1)
 		if held[k] {
 			continue
 		}
