@@ -62,7 +62,7 @@ type Model struct {
 	real    []bool
 	held    int
 
-	usage   usage
+	usage    usage
 	cooldown int64
 
 	missDecayed []float64
