@@ -28,10 +28,18 @@ type Candidate struct {
 // Balancer chooses within a department and keeps departments from starving.
 //
 // Pick returns the index of the candidate that serves a task naming only a
-// department (candidates are that department's specialists, never empty).
-// Victim returns the index of the idle warm specialist to cool to make room
-// (candidates are all idle warm specialists, never empty).
-// Both are called with pool locks held: no blocking, no calls into the pool.
+// department. Candidates are at most 8 of that department's specialists,
+// never empty: those in the warm set first (a window that rotates from task
+// to task), then others; so a Pick costs O(1) however large the department.
+//
+// Victim returns the index of the idle warm specialist to cool to make room.
+// Candidates are at most 8 idle warm specialists, never empty, in the order
+// the pool's policy would evict them (the first is its choice); a Balancer
+// overrides that only to protect something, such as a department.
+//
+// A panic in either is recovered, counted in Stats.CallbackPanics and
+// logged; the pool then takes the default's pick, or the policy's first
+// victim. Neither may block or call into the pool.
 type Balancer interface {
 	Pick(department string, candidates []Candidate) int
 	Victim(candidates []Candidate) int
@@ -43,7 +51,7 @@ type Balancer interface {
 // one already warming, then the cold one with the highest score; ties go to
 // the higher score.
 //
-// Victim cools the lowest-value candidate. With Protect set, it spares the
+// Victim cools the policy's first choice. With Protect set, it spares the
 // last warm specialist of a department that had a task within Protect and
 // whose share of the work earns it at least one warm slot, while any other
 // candidate exists: a burst in one department cannot cool every other
@@ -89,21 +97,11 @@ func (b DepartmentBalancer) Pick(_ string, cands []Candidate) int {
 
 // Victim implements Balancer.
 func (b DepartmentBalancer) Victim(cands []Candidate) int {
-	best, bestProtected := -1, -1
 	for i, c := range cands {
 		protected := b.Protect > 0 && c.DepartmentWarm <= 1 && c.DepartmentIdle < b.Protect && c.DepartmentSlots >= 1
-		if protected {
-			if bestProtected < 0 || c.Value < cands[bestProtected].Value {
-				bestProtected = i
-			}
-			continue
-		}
-		if best < 0 || c.Value < cands[best].Value {
-			best = i
+		if !protected {
+			return i
 		}
 	}
-	if best < 0 {
-		return bestProtected
-	}
-	return best
+	return 0
 }

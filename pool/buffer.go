@@ -10,6 +10,7 @@ type observation struct {
 	idx    int32
 	weight float32
 	at     int64 // Unix ns
+	hit    bool  // the specialist was warm
 }
 
 // taskBuffer carries observations from tasks to the pool's goroutine: a
@@ -17,7 +18,7 @@ type observation struct {
 // bounded queue). A task never waits on it: when the ring is full the
 // observation is dropped and counted. Observations are read in the order
 // their writers claimed slots, so the tasks of one goroutine stay in order.
-// Its memory is fixed at creation: capacity × 16 bytes.
+// Its memory is fixed at creation: capacity × 32 bytes.
 type taskBuffer struct {
 	_       [64]byte // keep head off the line before it
 	head    atomic.Uint64

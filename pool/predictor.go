@@ -200,3 +200,30 @@ func (p *SequencePredictor) Observe(_ time.Time, id, department string, dst []Pr
 	slices.SortStableFunc(dst[start:], func(a, b Prediction) int { return cmp.Compare(b.Probability, a.Probability) })
 	return dst
 }
+
+// bind interns the pool's specialists (in order) and returns the maps
+// between the pool's indices and the predictor's: a predictor used before,
+// or shared, may number them differently.
+func (p *SequencePredictor) bind(list []*specialist) (toSeq, fromSeq []int32) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	toSeq = make([]int32, len(list))
+	for i, s := range list {
+		toSeq[i] = p.intern(s.spec.ID, s.spec.Department)
+	}
+	fromSeq = make([]int32, len(p.names))
+	for i := range fromSeq {
+		fromSeq[i] = -1
+	}
+	for i, k := range toSeq {
+		fromSeq[k] = int32(i)
+	}
+	return toSeq, fromSeq
+}
+
+// observeIndex is Observe on the predictor's own numbering, for the pool.
+func (p *SequencePredictor) observeIndex(k int32, dst []sequence.Prediction) []sequence.Prediction {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.m.Observe(k, dst)
+}

@@ -167,10 +167,13 @@ func TestDepartmentBalancerVictim(t *testing.T) {
 		{ID: "sliver", Department: "LEGAL", Value: 0.2, DepartmentWarm: 1, DepartmentIdle: time.Second, DepartmentSlots: 0.4},
 	}
 	off := pool.DepartmentBalancer{}
-	assert.Equal(t, "lonely", cands[off.Victim(cands)].ID, "without balance: lowest value")
+	assert.Equal(t, "lonely", cands[off.Victim(cands)].ID, "without balance: the policy's first choice")
 	on := pool.DepartmentBalancer{Protect: time.Minute}
-	assert.Equal(t, "sliver", cands[on.Victim(cands)].ID, "a department with under one slot's worth of work is not spared")
-	assert.Equal(t, "stale", cands[on.Victim(cands[:3])].ID, "spare the last warm one of an active department")
+	assert.Equal(t, "crowded", cands[on.Victim(cands)].ID, "spare the last warm one of an active department: the next in order")
+	sub := []pool.Candidate{cands[0], cands[2], cands[3]}
+	assert.Equal(t, "stale", sub[on.Victim(sub)].ID, "a department idle past Protect is not spared")
+	pair := []pool.Candidate{cands[0], cands[3]}
+	assert.Equal(t, "sliver", pair[on.Victim(pair)].ID, "a department with under one slot's worth of work is not spared")
 	only := cands[:1]
 	assert.Equal(t, 0, on.Victim(only), "protected ones go when nothing else can")
 }
@@ -331,22 +334,20 @@ func (b *blockingPredictor) Observe(_ time.Time, _, _ string, dst []pool.Predict
 	return dst
 }
 
-// A task never waits for the Predictor: while one task is being observed,
-// another runs to completion unobserved, and the drop is counted.
-func TestBusyPredictorIsSkippedNotWaitedFor(t *testing.T) {
+// The Predictor runs on the pool's own goroutine: a slow one delays no
+// task, and once it is done it has seen every task.
+func TestSlowPredictorDelaysNoTask(t *testing.T) {
 	f := newFake(t)
 	pred := &blockingPredictor{entered: make(chan struct{}), release: make(chan struct{})}
 	p := f.newPool(f.specs(3, 3), pool.WithMaxWarm(3), pool.WithPredictor(pred))
-	first := make(chan error)
-	go func() { _, err := p.Execute(context.Background(), pool.Task{Specialist: "s0"}); first <- err }()
-	<-pred.entered
-	res, err := p.Execute(context.Background(), pool.Task{Specialist: "s1"}) // returns while s0's observation is held
-	require.NoError(t, err)
-	assert.Equal(t, "s1", res.Output)
-	assert.Equal(t, uint64(1), p.Stats().ObservationsDropped)
+	run(t, p, "s0")
+	<-pred.entered // the pool's goroutine is held in Observe for s0
+	for _, id := range []string{"s1", "s2", "s1"} {
+		res := run(t, p, id) // returns while the Predictor is held
+		assert.Equal(t, id, res.Output)
+	}
 	close(pred.release)
-	require.NoError(t, <-first)
-	run(t, p, "s2")
-	assert.Equal(t, int32(2), pred.calls.Load(), "s0 and s2 observed, s1 dropped")
-	assert.Equal(t, uint64(1), p.Stats().ObservationsDropped)
+	p.Wait()
+	assert.Equal(t, int32(4), pred.calls.Load(), "every task observed")
+	assert.Zero(t, p.Stats().ObservationsDropped)
 }

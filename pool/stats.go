@@ -44,9 +44,14 @@ type Stats struct {
 	// the share of decided pre-warms that were used before they cooled.
 	PredictionAccuracy float64
 
-	// ObservationsDropped counts tasks the Predictor did not see because
-	// another task was feeding it at that moment (only under concurrency).
+	// ObservationsDropped counts tasks the Predictor never saw: the task
+	// buffer was full while another drain held it, or a Predictor too slow
+	// to keep up had 16 384 tasks waiting for it.
 	ObservationsDropped uint64
+	// CallbackPanics counts panics recovered from host code the pool
+	// calls: the observer, the Predictor, the Balancer, the Warmer and
+	// Sizer (each also logged at error).
+	CallbackPanics uint64
 
 	// Workflows is what the Predictor's workflow detector reports (zero if
 	// it has none); WorkflowDetectionRate is its Recognised / Seen.
@@ -116,10 +121,7 @@ func ratio(a, b uint64) float64 {
 // (cooling idle specialists) is applied first, so the snapshot never lags the
 // clock.
 func (p *Pool) Stats() Stats {
-	now := p.clk.Now()
-	if now.UnixNano() >= p.nextMaint.Load() {
-		p.maintain(now)
-	}
+	p.maintain(p.clk.Now().UnixNano())
 	st := Stats{
 		Specialists:          len(p.list),
 		Rejected:             p.rejected.Load(),
@@ -127,7 +129,8 @@ func (p *Pool) Stats() Stats {
 		Cooled:               p.cooled.Load(),
 		PrewarmsWasted:       p.wasted.Load(),
 		PrewarmsDeclined:     p.declined.Load(),
-		ObservationsDropped:  p.dropped.Load(),
+		ObservationsDropped:  p.buf.dropped.Load() + p.predDropped.Load(),
+		CallbackPanics:       p.hookPanics.Load(),
 		QueueDepth:           int(p.queued.Load()),
 		WarmThreshold:        p.WarmThreshold(),
 		ThresholdAdjustments: p.adjustments.Load(),
@@ -210,15 +213,26 @@ func (p *Pool) Stats() Stats {
 }
 
 // Specialists exports every specialist's state, in the order of the specs
-// given to New.
+// given to New. It is one consistent view of the warm set: read while no
+// slot is taken or given back, so the specialists warming, warm, active or
+// cooling are never more than the warm cap (nor their bytes more than the
+// budget). Scores are read just before.
 func (p *Pool) Specialists() []SpecialistInfo {
 	nowN := p.clk.Now().UnixNano()
 	out := make([]SpecialistInfo, len(p.list))
+	p.polMu.Lock()
+	p.drainLocked() // every task so far counts in the scores
+	for i, s := range p.list {
+		out[i].Score = p.model.Score(s.idx, nowN)
+	}
+	p.polMu.Unlock()
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	for i, s := range p.list {
 		s.mu.Lock()
 		info := SpecialistInfo{
 			ID: s.spec.ID, Department: s.spec.Department, Priority: s.spec.Priority.String(),
-			State: s.state, Score: s.scoreLocked(nowN), Inflight: s.inflight, Waiting: s.waiting,
+			State: s.state, Score: out[i].Score, Inflight: s.inflight, Waiting: s.waiting,
 			Tasks: s.tasks, WarmHits: s.hits, Misses: s.misses, ColdStarts: s.coldStarts,
 			Prewarms: s.prewarms, StartFailures: s.startFailures, TaskErrors: s.failures,
 		}

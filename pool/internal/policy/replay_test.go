@@ -1,4 +1,4 @@
-package policy
+package policy_test
 
 import (
 	"container/heap"
@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/bumba/pooling/internal/trace"
+	"github.com/bumba/pooling/pool/internal/policy"
 )
 
 var replayAll = flag.Bool("replay", false, "replay every embedded trace through the model and log the misses")
@@ -42,8 +43,8 @@ func load(t testing.TB, name string) keyed {
 
 // follow replays tr through a demand cache of capacity c that evicts what
 // the model says, and returns its misses.
-func follow(t testing.TB, tr keyed, c int) (misses int, m *Model) {
-	m, err := New(Config{Specialists: tr.n, MaxWarm: c, Sizes: make([]int64, tr.n), Seed: 1})
+func follow(t testing.TB, tr keyed, c int) (misses int, m *policy.Model) {
+	m, err := policy.New(policy.Config{Specialists: tr.n, MaxWarm: c, Sizes: make([]int64, tr.n), Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
