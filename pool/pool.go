@@ -44,7 +44,7 @@ type Pool struct {
 	fast      *SequencePredictor // the default predictor, fed indices
 	toSeq     []int32            // specialist → fast predictor index
 	fromSeq   []int32            // fast predictor index → specialist
-	predQ     []observation // taken in by the policy, waiting for the Predictor
+	predQ     []observation      // taken in by the policy, waiting for the Predictor
 	// The Predictor's side, under predMu (taken before polMu, never while
 	// holding it).
 	predMu    sync.Mutex
@@ -62,7 +62,7 @@ type Pool struct {
 	workflows WorkflowReporter // nil when the predictor detects none
 	warmer    Warmer
 	balancer  Balancer
-	fastPick  bool // the default Balancer: a department task may take its idle hint
+	fastPick  bool          // the default Balancer: a department task may take its idle hint
 	leadLog   atomic.Uint64 // float64 bits: mean log of the ns from a used pre-warm's prediction to its task
 	hold      atomic.Int64  // how long a prediction holds its specialist (ns), from leadLog
 	coarse    atomic.Int64  // the clock as the pool's goroutine last read it (Unix ns)
@@ -76,7 +76,7 @@ type Pool struct {
 	closeOnce  sync.Once
 	finishOnce sync.Once
 	closeErr   error
-	drained    chan struct{} // closed when every accepted task is done (made by Close)
+	drained    chan struct{}   // closed when every accepted task is done (made by Close)
 	ctx        context.Context // lifetime of starts nobody waits for
 	cancel     context.CancelFunc
 	stop       chan struct{}
