@@ -168,6 +168,17 @@ func (p *Pool) checkLocked(s *specialist, nowN int64) (at int64, coolNow bool) {
 	if to := s.expectTo.Load(); to > nowN {
 		return to, false
 	}
+	// What the policy's leader has dropped goes. What it holds stays while
+	// the warm set is under pressure — the leader's cache full and a start
+	// had to evict within the last cooldown: cooling it would only trade a
+	// likely hit for a slot the next start takes anyway. Otherwise the keep
+	// rule weighs memory against the chance of a task.
+	if !p.model.LeaderHolds(s.idx) {
+		return 0, true
+	}
+	if p.model.LeaderFull() && nowN-p.lastEviction.Load() < max(cooldown, int64(p.cfg.maintenance)) {
+		return nowN + max(cooldown, int64(p.cfg.maintenance)), false
+	}
 	keep, next := p.model.Keep(s.idx, nowN, p.WarmThreshold())
 	if !keep {
 		return 0, true

@@ -293,8 +293,11 @@ func (p *Pool) evictFor(s *specialist, prewarm bool) (bool, error) {
 	return false, nil
 }
 
-// victimsLocked asks the model for idle held specialists to evict, sparing
-// those a prediction expects while others exist.
+// victimsLocked asks the model for idle held specialists to evict. Of
+// those its leader no longer holds, it spares the ones a prediction
+// expects while others exist: a prediction is evidence the leader, which
+// sees only tasks, does not have. Those the leader holds come in its order
+// either way.
 func (p *Pool) victimsLocked(except *specialist, nowN int64) []int32 {
 	p.drainLocked() // the model sees every task so far (the one asking too): it then drops what it would
 	idle := func(k int32) bool {
@@ -302,7 +305,7 @@ func (p *Pool) victimsLocked(except *specialist, nowN int64) []int32 {
 		return v != except && State(v.stateA.Load()) == StateWarm && v.waitingA.Load() == 0
 	}
 	vs := p.model.Victims(p.victimBuf[:0], victimCandidates, func(k int32) bool {
-		return idle(k) && p.list[k].expectTo.Load() <= nowN
+		return idle(k) && (p.list[k].expectTo.Load() <= nowN || p.model.LeaderHolds(k))
 	})
 	if len(vs) == 0 {
 		vs = p.model.Victims(vs, victimCandidates, idle)
@@ -385,6 +388,7 @@ func (p *Pool) evict(v *specialist, reason string) bool {
 	p.leaveWarmSet(v)
 	if reason == "evicted" {
 		p.evictions.Add(1)
+		p.lastEviction.Store(p.clk.Now().UnixNano())
 	}
 	err := safeClose(inst)
 	v.mu.Lock()

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/simplelru"
 	"github.com/maypok86/otter/v2"
 
 	"github.com/bumba/pooling/pool"
@@ -70,69 +69,17 @@ func demandOnly(capacity int) []pool.Option {
 }
 
 // runAlwaysWarm is the legacy system: every specialist warm from the start.
-func runAlwaysWarm(p *prepared, cfg Config) (Result, error) {
-	return runPool(p, cfg, "always-warm", poolSetup{opts: demandOnly(len(p.keys)), warmAll: true})
-}
+func runAlwaysWarm(p *prepared, _ Config) (Result, error) { return runAlwaysWarmDemand(p), nil }
 
 // runKeepAlive keeps each specialist warm for a fixed time after its last
 // use, with no cap (the serverless platforms' default policy).
-func runKeepAlive(p *prepared, cfg Config, name string, keep time.Duration) (Result, error) {
-	return runPool(p, cfg, name, poolSetup{opts: []pool.Option{
-		pool.WithMaxWarm(len(p.keys)), pool.WithCooldown(keep), pool.WithPredictor(silent{}),
-		pool.WithAdaptiveScaling(false), pool.WithWarmThreshold(1),
-	}})
+func runKeepAlive(p *prepared, _ Config, name string, keep time.Duration) (Result, error) {
+	return runKeepAliveDemand(p, name, keep), nil
 }
 
-// victimByKey is a Balancer whose victim choice is made by a key-level
-// policy; Pick keeps the default.
-type victimByKey struct {
-	pool.DepartmentBalancer
-	choose func(cands []pool.Candidate) int
-}
-
-func (v victimByKey) Victim(cands []pool.Candidate) int { return v.choose(cands) }
-
-// runLRU evicts the least recently used specialist, as hashicorp/golang-lru
-// orders them: the LRU list sees every request first, and the pool evicts
-// the key the list evicted.
-func runLRU(p *prepared, cfg Config) (Result, error) {
-	evicted := ""
-	lru, err := simplelru.NewLRU[string, struct{}](p.cap, func(k string, _ struct{}) { evicted = k })
-	if err != nil {
-		return Result{}, err
-	}
-	bal := victimByKey{choose: func(cands []pool.Candidate) int {
-		if i := indexOf(cands, evicted); i >= 0 {
-			return i
-		}
-		// Out of step (the list never evicted a warm one): oldest warm.
-		old := 0
-		for i, c := range cands {
-			if c.LastUsed.Before(cands[old].LastUsed) {
-				old = i
-			}
-		}
-		return old
-	}}
-	return runPool(p, cfg, "lru", poolSetup{
-		opts: append(demandOnly(p.cap), pool.WithBalancer(bal)),
-		seq: func(i int) {
-			evicted = ""
-			lru.Add(p.tr.Requests[i].Key, struct{}{})
-		},
-	})
-}
-
-func indexOf(cands []pool.Candidate, id string) int {
-	if id == "" {
-		return -1
-	}
-	for i, c := range cands {
-		if c.ID == id {
-			return i
-		}
-	}
-	return -1
+// runLRU evicts the least recently used specialist.
+func runLRU(p *prepared, _ Config) (Result, error) {
+	return runDemand(p, "lru", newLRUPolicy(len(p.keys), p.cap)), nil
 }
 
 // wtinylfuRuns is how many times the randomised W-TinyLFU is replayed; the
@@ -155,72 +102,54 @@ func runWTinyLFU(p *prepared, cfg Config) (Result, error) {
 	return runs[len(runs)/2], nil
 }
 
-// runWTinyLFUOnce evicts as maypok86/otter's W-TinyLFU cache of the same
-// size decides: otter sees every request first; the pool evicts a
-// specialist otter no longer holds, or, when otter declined to admit the new
-// one, the coldest in otter's order (which then leaves otter too).
-func runWTinyLFUOnce(p *prepared, cfg Config) (Result, error) {
-	c, err := otter.New(&otter.Options[string, struct{}]{
+// otterPolicy is maypok86/otter's W-TinyLFU cache of the lab's size.
+type otterPolicy struct {
+	c       *otter.Cache[int, struct{}]
+	evicted func(int)
+}
+
+func (o *otterPolicy) access(k int, evicted func(int)) {
+	o.evicted = evicted
+	if _, ok := o.c.GetIfPresent(k); !ok {
+		o.c.Set(k, struct{}{})
+	}
+	o.c.CleanUp()
+}
+
+func (o *otterPolicy) coldest(warm func(int) bool, except int) int {
+	for e := range o.c.Coldest() {
+		if warm(e.Key) && e.Key != except {
+			o.c.Invalidate(e.Key)
+			return e.Key
+		}
+	}
+	return -1
+}
+
+// runWTinyLFUOnce evicts as otter's W-TinyLFU decides: what otter drops
+// leaves the warm set; a specialist otter declined to admit is the next to
+// go.
+func runWTinyLFUOnce(p *prepared, _ Config) (Result, error) {
+	pol := &otterPolicy{}
+	c, err := otter.New(&otter.Options[int, struct{}]{
 		MaximumSize: p.cap,
 		Executor:    func(fn func()) { fn() },
+		OnDeletion: func(e otter.DeletionEvent[int, struct{}]) {
+			if e.WasEvicted() && pol.evicted != nil {
+				pol.evicted(e.Key)
+			}
+		},
 	})
 	if err != nil {
 		return Result{}, err
 	}
-	bal := victimByKey{choose: func(cands []pool.Candidate) int {
-		for i, cand := range cands {
-			if _, ok := c.GetEntryQuietly(cand.ID); !ok {
-				return i
-			}
-		}
-		for e := range c.Coldest() {
-			if i := indexOf(cands, e.Key); i >= 0 {
-				c.Invalidate(e.Key)
-				return i
-			}
-		}
-		return 0
-	}}
-	return runPool(p, cfg, "wtinylfu", poolSetup{
-		opts: append(demandOnly(p.cap), pool.WithBalancer(bal)),
-		seq: func(i int) {
-			k := p.tr.Requests[i].Key
-			if _, ok := c.GetIfPresent(k); !ok {
-				c.Set(k, struct{}{})
-			}
-			c.CleanUp()
-		},
-		closeFn: func() { c.StopAllGoroutines() },
-	})
+	pol.c = c
+	defer c.StopAllGoroutines()
+	return runDemand(p, "wtinylfu", pol), nil
 }
 
 // runBelady evicts the specialist whose next request is farthest in the
 // future: the offline optimum for demand starts at this capacity.
-func runBelady(p *prepared, cfg Config) (Result, error) {
-	n := len(p.ks)
-	next := make([]int, n)
-	last := make([]int, len(p.keys))
-	for k := range last {
-		last[k] = math.MaxInt
-	}
-	for i := n - 1; i >= 0; i-- {
-		k := p.ks[i]
-		next[i] = last[k]
-		last[k] = i
-	}
-	nextOf := make([]int, len(p.keys)) // next request of each key after now
-	copy(nextOf, last)
-	bal := victimByKey{choose: func(cands []pool.Candidate) int {
-		best, far := 0, -1
-		for i, c := range cands {
-			if nu := nextOf[p.index[c.ID]]; nu > far {
-				best, far = i, nu
-			}
-		}
-		return best
-	}}
-	return runPool(p, cfg, "belady", poolSetup{
-		opts: append(demandOnly(p.cap), pool.WithBalancer(bal)),
-		seq:  func(i int) { nextOf[p.ks[i]] = next[i] },
-	})
+func runBelady(p *prepared, _ Config) (Result, error) {
+	return runDemand(p, "belady", newBelady(p)), nil
 }

@@ -57,13 +57,8 @@ func (m *Model) Score(k int32, now int64) float64 {
 }
 
 // Horizon is how far ahead the keep rule looks (ns): the cache's
-// characteristic time once known, else the cooldown.
-func (m *Model) Horizon() int64 {
-	if t := m.CharTime(); t > 0 {
-		return t
-	}
-	return m.cooldown
-}
+// characteristic time, at least the cooldown.
+func (m *Model) Horizon() int64 { return max(m.CharTime(), m.cooldown) }
 
 // Reuse is the chance that k has a task within h ns, were its tasks a
 // Poisson stream with its expected gap (arrivals.expectedGap). One seen

@@ -31,7 +31,7 @@ type Config struct {
 // which held specialists to evict first (Victims).
 //
 // It runs several classic demand policies side by side over the task
-// stream — LRU, ARC, S3-FIFO and a sampled gap rule — each simulating a
+// stream — LRU, ARC, S3-FIFO and a gap rule — each simulating a
 // cache of the pool's capacity, and follows the one with the fewest
 // misses recently: no single family wins on every workload (S3-FIFO on web
 // pages, LRU on a day of serverless functions, the gap rule on timer
@@ -94,10 +94,8 @@ func New(cfg Config) (*Model, error) {
 		m.lru,
 		newARC(&m.sp, 1, n),
 		newS3FIFO(&m.sp, 2, n),
-		newGap(&m.sp, 3, n, &m.st, &m.now, cfg.Seed),
-		newGap(&m.sp, 4, n, &m.st, &m.now, cfg.Seed+1),
+		newGap(&m.sp, 3, n, &m.st, &m.now),
 	}
-	m.experts[4].(*gap).rhythm = true
 	m.mirrors = make([]mirror, len(m.experts))
 	m.sp.hooks = make([]memberHooks, len(m.experts))
 	for i := range m.mirrors {
@@ -270,11 +268,12 @@ func (m *Model) ExpertMisses() map[string]uint64 {
 
 // CharTime is the cache's characteristic time as of the latest task (ns):
 // how long before it the least recent member of an LRU cache of the pool's
-// size was last asked for — how long such a cache keeps a specialist it
-// no longer sees. 0 until that cache has filled.
+// size was last asked for — how long such a cache keeps a specialist it no
+// longer sees. Before that cache has filled it is the age of its oldest
+// member: it keeps everything at least that long. 0 before any task.
 func (m *Model) CharTime() int64 {
 	l := m.lru.l
-	if l.len < m.sp.maxWarm {
+	if l.len == 0 {
 		return 0
 	}
 	return m.now - m.st.last[l.head]
@@ -286,13 +285,12 @@ type arrivals struct {
 	first []int64
 	last  []int64
 	gap   []float64 // exponentially weighted mean gap, seconds
-	dev   []float64 // exponentially weighted mean absolute deviation of the gap from gap, seconds
 	// seen counts specialists with a task, returned those with two.
 	seen, returned int
 }
 
 func newArrivals(n int) arrivals {
-	return arrivals{n: make([]uint32, n), first: make([]int64, n), last: make([]int64, n), gap: make([]float64, n), dev: make([]float64, n)}
+	return arrivals{n: make([]uint32, n), first: make([]int64, n), last: make([]int64, n), gap: make([]float64, n)}
 }
 
 // note records a task for k at now. The mean gap weighs the newest gap 1/4.
@@ -307,9 +305,7 @@ func (a *arrivals) note(k int32, now int64) {
 		}
 		if g := float64(now-a.last[k]) / 1e9; a.n[k] == 1 {
 			a.gap[k] = g
-			a.dev[k] = g
 		} else {
-			a.dev[k] += (math.Abs(g-a.gap[k]) - a.dev[k]) / 4
 			a.gap[k] += (g - a.gap[k]) / 4
 		}
 	}
@@ -330,23 +326,15 @@ func (a *arrivals) expectedGap(k int32, now int64) float64 {
 	if a.n[k] < 2 {
 		return since * float64(a.seen+2) / float64(a.returned+1)
 	}
-	long := float64(now-a.first[k]) / 1e9 / float64(a.n[k])
-	return max(min(a.gap[k], long), since/2)
+	return max(a.typicalGap(k), since/2)
 }
 
-// expectedNext is how far away k's next task looks (seconds) for a
-// specialist with a rhythm: its last task plus its mean gap, give or take
-// the gap's mean deviation; one overdue by more than that is treated as
-// expectedGap does.
-func (a *arrivals) expectedNext(k int32, now int64) float64 {
-	if a.n[k] < 3 {
-		return a.expectedGap(k, now)
-	}
-	r := float64(a.last[k]-now)/1e9 + a.gap[k]
-	if r < -a.dev[k] {
-		return a.expectedGap(k, now)
-	}
-	return max(r, 0) + a.dev[k]
+// typicalGap is k's typical gap between tasks as of its last task
+// (seconds, k seen at least twice): the shorter of the recent mean and the
+// long-run mean (time from its first to its last task per gap).
+func (a *arrivals) typicalGap(k int32) float64 {
+	long := float64(a.last[k]-a.first[k]) / 1e9 / float64(a.n[k]-1)
+	return min(a.gap[k], long)
 }
 
 // SetSize records k's measured size (an instance's Sizer). Experts that
@@ -368,3 +356,7 @@ func (m *Model) SetSize(k int32, bytes int64) {
 // LeaderHolds reports whether the expert followed now holds k: evicting
 // one it does not costs the pool nothing the leader would have kept.
 func (m *Model) LeaderHolds(k int32) bool { return m.experts[m.leader].contains(k) }
+
+// LeaderFull reports whether the leader's simulated cache is at capacity:
+// it then keeps what it holds until a task needs the room.
+func (m *Model) LeaderFull() bool { return m.experts[m.leader].full() }
