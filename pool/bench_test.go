@@ -3,6 +3,8 @@ package pool_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,10 +34,11 @@ func benchSpecs(n int) []pool.Spec {
 }
 
 // warmPool returns a pool of n specialists on the real clock with the first
-// k warm, and the tasks for them.
+// k warm (all of them held: the cap is at least k), and the tasks for them
+// in a shuffled order, so the mix is as large as the warm set.
 func warmPool(b *testing.B, n, k int) (*pool.Pool, []pool.Task) {
 	b.Helper()
-	p, err := pool.New(benchSpecs(n))
+	p, err := pool.New(benchSpecs(n), pool.WithMaxWarm(max(k, (n+4)/5)))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -47,12 +50,19 @@ func warmPool(b *testing.B, n, k int) (*pool.Pool, []pool.Task) {
 			b.Fatal(err)
 		}
 	}
+	rand.New(rand.NewPCG(1, 1)).Shuffle(len(tasks), func(i, j int) { tasks[i], tasks[j] = tasks[j], tasks[i] })
+	p.Wait()
 	return p, tasks
 }
 
+// sizes are the specialist counts the benchmarks run at; the warm set and
+// the task mix are as large as the pool.
+var sizes = []int{83, 1000, 10000}
+
 // BenchmarkExecuteWarm compares a warm hit through the pool with a direct
-// call to the same kind of instance, at 83, 1 000 and 10 000 specialists.
-// Tasks cycle over 8 warm specialists, so the predictor sees a real sequence.
+// call to the same kind of instance. Every specialist is warm and tasks
+// cycle over all of them in a shuffled order, so the policy and the
+// Predictor see a mix as large as the pool.
 func BenchmarkExecuteWarm(b *testing.B) {
 	ctx := context.Background()
 	b.Run("direct", func(b *testing.B) {
@@ -65,22 +75,47 @@ func BenchmarkExecuteWarm(b *testing.B) {
 			}
 		}
 	})
-	for _, n := range []int{83, 1000, 10000} {
+	for _, n := range sizes {
 		b.Run(fmt.Sprintf("pool-%d", n), func(b *testing.B) {
-			p, tasks := warmPool(b, n, 8)
+			p, tasks := warmPool(b, n, n)
+			before := p.Stats().ObservationsDropped
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
-				res, err := p.Execute(ctx, tasks[i&7])
+				res, err := p.Execute(ctx, tasks[i%n])
 				if err != nil || !res.Warm {
 					b.Fatal(err, res.Warm)
+				}
+			}
+			p.Wait()
+			b.ReportMetric(float64(p.Stats().ObservationsDropped-before)/float64(b.N), "drops/op")
+		})
+	}
+}
+
+// BenchmarkExecuteWarmDepartment is BenchmarkExecuteWarm for tasks that
+// name only a department (19 departments).
+func BenchmarkExecuteWarmDepartment(b *testing.B) {
+	ctx := context.Background()
+	for _, n := range sizes {
+		b.Run(fmt.Sprintf("pool-%d", n), func(b *testing.B) {
+			p, _ := warmPool(b, n, n)
+			tasks := make([]pool.Task, 19)
+			for i := range tasks {
+				tasks[i] = pool.Task{Department: fmt.Sprintf("d%02d", i), Command: "implement"}
+			}
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				if _, err := p.Execute(ctx, tasks[i%19]); err != nil {
+					b.Fatal(err)
 				}
 			}
 		})
 	}
 }
 
-// BenchmarkExecuteWarmParallel is the same under b.RunParallel: goroutines
-// hit different warm specialists, as concurrent agents would.
+// BenchmarkExecuteWarmParallel is BenchmarkExecuteWarm under b.RunParallel:
+// goroutines hit different warm specialists, as concurrent agents would.
+// drops/op is the share of tasks the Predictor never saw.
 func BenchmarkExecuteWarmParallel(b *testing.B) {
 	ctx := context.Background()
 	b.Run("direct", func(b *testing.B) {
@@ -96,32 +131,81 @@ func BenchmarkExecuteWarmParallel(b *testing.B) {
 			}
 		})
 	})
-	for _, n := range []int{83, 1000, 10000} {
+	for _, n := range sizes {
 		b.Run(fmt.Sprintf("pool-%d", n), func(b *testing.B) {
-			p, tasks := warmPool(b, n, 8)
+			p, tasks := warmPool(b, n, n)
+			before := p.Stats().ObservationsDropped
+			var seed atomic.Int64
 			b.ReportAllocs()
 			b.RunParallel(func(pb *testing.PB) {
-				i := 0
+				i := int(seed.Add(7919))
 				for pb.Next() {
 					i++
-					if _, err := p.Execute(ctx, tasks[i&7]); err != nil {
+					if _, err := p.Execute(ctx, tasks[i%n]); err != nil {
 						b.Error(err)
 						return
 					}
 				}
 			})
+			p.Wait()
+			b.ReportMetric(float64(p.Stats().ObservationsDropped-before)/float64(b.N), "drops/op")
 		})
 	}
 }
 
-// BenchmarkMaintain is one maintenance pass that also refreshes the
-// characteristic time and the one-off return rate — a scan of every
-// specialist and a sort — with 10 000 specialists that have all had tasks
-// (2 000 warm, none due to cool), on a virtual clock whose ticker never
-// fires, so that Maintain does the work measured.
+// BenchmarkEviction is a task for a cold specialist in a full pool of w
+// warm ones: one eviction (policy, Balancer, close) and one start, on a
+// virtual clock with instant starts.
+func BenchmarkEviction(b *testing.B) {
+	ctx := context.Background()
+	for _, w := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("warm-%d", w), func(b *testing.B) {
+			n := 2 * w
+			clk := vclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+			p, err := pool.New(benchSpecs(n), pool.WithClock(clk), pool.WithMaxWarm(w), pool.WithPredictor(silentPredictor{}),
+				pool.WithCooldown(time.Hour))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { _ = p.Close(ctx) })
+			ids := make([]pool.Task, n)
+			for i := range ids {
+				ids[i] = pool.Task{Specialist: fmt.Sprintf("s%05d", i)}
+			}
+			for i := range w {
+				clk.Set(clk.Now().Add(time.Millisecond))
+				if _, err := p.Execute(ctx, ids[i]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				clk.Set(clk.Now().Add(time.Millisecond))
+				// Cycling over twice the cap: every task misses and evicts.
+				if _, err := p.Execute(ctx, ids[(w+i)%n]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if st := p.Stats(); st.Evictions < uint64(b.N) {
+				b.Fatalf("%d evictions for %d tasks", st.Evictions, b.N)
+			}
+		})
+	}
+}
+
+type silentPredictor struct{}
+
+func (silentPredictor) Observe(_ time.Time, _, _ string, dst []pool.Prediction) []pool.Prediction {
+	return dst
+}
+
+// BenchmarkMaintain is a maintenance pass with 10 000 specialists warm and
+// 10 000 s of virtual time passed each time (so every deadline that falls
+// due is looked at), on a clock whose timers never fire, so that Maintain
+// does the work measured: the cost is per deadline due, not per specialist.
 func BenchmarkMaintain(b *testing.B) {
 	clk := vclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	p, err := pool.New(benchSpecs(10_000), pool.WithClock(clk), pool.WithMaxWarm(2_000),
+	p, err := pool.New(benchSpecs(10_000), pool.WithClock(clk), pool.WithMaxWarm(10_000),
 		pool.WithMaintenanceInterval(time.Second), pool.WithCooldown(time.Hour))
 	if err != nil {
 		b.Fatal(err)
@@ -134,7 +218,7 @@ func BenchmarkMaintain(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		clk.Set(clk.Now().Add(10 * time.Second)) // due, and a refresh each time
+		clk.Set(clk.Now().Add(time.Second))
 		p.Maintain()
 	}
 }

@@ -26,7 +26,7 @@ type taskBuffer struct {
 	tail    uint64 // the reader's; one reader at a time (under the pool's policy lock)
 	mask    uint64
 	slots   []bufferSlot
-	dropped atomic.Uint64
+	dropped atomic.Uint64 // counted by the writer that gives up
 }
 
 type bufferSlot struct {
@@ -59,7 +59,6 @@ func (b *taskBuffer) push(o observation) bool {
 				return true
 			}
 		case seq < h: // the reader has not freed this slot: full
-			b.dropped.Add(1)
 			return false
 		}
 		// Another writer took the slot first; try the next.

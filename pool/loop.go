@@ -81,7 +81,7 @@ func (p *Pool) pending() bool {
 		return true // someone drains: come back
 	}
 	defer p.polMu.Unlock()
-	return p.buf.pending() || len(p.predQ) > 0
+	return p.buf.pending() || p.predN > 0
 }
 
 // predQueue bounds the tasks waiting for the Predictor (16 bytes each):
@@ -95,19 +95,27 @@ const predQueue = 1 << 14
 func (p *Pool) feedPredictor() {
 	p.predMu.Lock()
 	defer p.predMu.Unlock()
+	p.feedPredictorLocked()
+}
+
+func (p *Pool) feedPredictorLocked() {
+	var batch [256]observation
 	for {
 		p.polMu.Lock()
-		batch := p.predQ
-		p.predQ = p.predSpare[:0]
+		n := min(p.predN, len(batch))
+		for i := range n {
+			batch[i] = p.predRing[(p.predHead+i)%predQueue]
+		}
+		p.predHead = (p.predHead + n) % predQueue
+		p.predN -= n
+		p.predBacklog.Store(int64(p.predN))
 		p.polMu.Unlock()
-		if len(batch) == 0 {
-			p.predSpare = batch
+		if n == 0 {
 			return
 		}
-		for _, o := range batch {
+		for _, o := range batch[:n] {
 			p.predict(p.list[o.idx], o.at)
 		}
-		p.predSpare = batch[:0]
 	}
 }
 
@@ -238,8 +246,13 @@ func (p *Pool) take(o observation) {
 	p.seen.Add(1)
 	s.dept.lastTask.Store(o.at)
 	s.dept.tasks.Add(1)
-	if len(p.predQ) < predQueue {
-		p.predQ = append(p.predQ, o)
+	if p.predN < predQueue {
+		if p.predRing == nil {
+			p.predRing = make([]observation, predQueue)
+		}
+		p.predRing[(p.predHead+p.predN)%predQueue] = o
+		p.predN++
+		p.predBacklog.Store(int64(p.predN))
 	} else {
 		p.predDropped.Add(1)
 	}

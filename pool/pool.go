@@ -44,11 +44,13 @@ type Pool struct {
 	fast      *SequencePredictor // the default predictor, fed indices
 	toSeq     []int32            // specialist → fast predictor index
 	fromSeq   []int32            // fast predictor index → specialist
-	predQ     []observation      // taken in by the policy, waiting for the Predictor
+	// A ring of the tasks the policy has taken in that wait for the
+	// Predictor.
+	predRing        []observation
+	predHead, predN int
 	// The Predictor's side, under predMu (taken before polMu, never while
 	// holding it).
 	predMu    sync.Mutex
-	predSpare []observation
 	predBuf   []Prediction
 	seqBuf    []sequence.Prediction
 	wants     []want
@@ -105,6 +107,7 @@ type Pool struct {
 	hookPanics   atomic.Uint64
 	seen         atomic.Uint64 // tasks the pool's goroutine has taken in
 	predDropped  atomic.Uint64 // tasks the Predictor never saw (its queue was full)
+	predBacklog  atomic.Int64  // len(predQ), for tasks deciding whether to help
 }
 
 type department struct {
@@ -483,29 +486,33 @@ func (p *Pool) useWeight(t Task, s *specialist) float64 {
 }
 
 // observe hands a task to the pool's goroutine. When the buffer is full the
-// task drains it itself if it can take the policy lock, so the Predictor
-// sees every task; only if another drain holds the lock and the buffer is
-// still full after a few tries is the observation dropped (counted).
+// task drains it itself — at once if the policy lock is free, else after
+// waiting its turn (a drain holds it for at most a few hundred tasks): so
+// the policy and the Predictor see every task, and under load the tasks
+// pay for what is learned from them instead of the Predictor going blind.
 func (p *Pool) observe(o observation) {
-	for try := 0; ; try++ {
-		if p.buf.push(o) {
-			break
-		}
-		if p.polMu.TryLock() {
-			p.drainLocked()
-			p.polMu.Unlock()
-			continue
-		}
-		if try >= 3 {
-			p.buf.dropped.Add(1)
-			return
-		}
+	for !p.buf.push(o) {
+		p.polMu.Lock()
+		p.drainLocked()
+		p.polMu.Unlock()
 	}
 	if p.parked.Load() {
 		select {
 		case p.wake <- struct{}{}:
 		default:
 		}
+	}
+	// A Predictor that falls behind is helped by the tasks, as the policy
+	// is, and when it is far behind they wait their turn: it then sees
+	// every task, at the cost of the tasks that help.
+	switch backlog := p.predBacklog.Load(); {
+	case backlog > predQueue*3/4:
+		p.predMu.Lock()
+		p.feedPredictorLocked()
+		p.predMu.Unlock()
+	case backlog > predQueue/4 && p.predMu.TryLock():
+		p.feedPredictorLocked()
+		p.predMu.Unlock()
 	}
 }
 

@@ -541,11 +541,12 @@ func TestCoolingHorizonIsTheCharacteristicTime(t *testing.T) {
 	assert.Equal(t, pool.StateCold, stateOf(p, "s0"))
 }
 
-// A specialist seen once has no rhythm of its own; past its cooldown it
-// stays warm only while the workload's specialists seen once have been
-// measured to come back within the characteristic time (as s0 and s1 did,
-// 10 s after their first task), and no longer than that time (here 670 s:
-// the latest task, s2 at 700 s, minus s1's at 30 s).
+// A specialist seen once has no rhythm of its own; past its cooldown (and
+// with no pressure on the warm set) it stays warm only while the workload's
+// specialists seen once have been measured to come back (as s0 and s1 did,
+// 10 s after their first task), and no longer than the characteristic time
+// (here 690 s: the latest task, s2 at 700 s, minus the oldest task an LRU
+// cache of the pool's size holds, s0's at 10 s).
 func TestOneOffStaysWarmOnlyWhereOneOffsReturn(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -553,7 +554,7 @@ func TestOneOffStaysWarmOnlyWhereOneOffsReturn(t *testing.T) {
 	}{{"one-offs return", true}, {"one-offs never return", false}} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFake(t)
-			p := f.newPool(f.specs(6, 1), pool.WithMaxWarm(2), pool.WithPredictor(noPrediction{}), pool.WithAdaptiveScaling(false),
+			p := f.newPool(f.specs(6, 1), pool.WithMaxWarm(3), pool.WithPredictor(noPrediction{}), pool.WithAdaptiveScaling(false),
 				pool.WithDepartmentBalance(false), pool.WithWarmThreshold(0.3), pool.WithCooldown(45*time.Second),
 				pool.WithMaintenanceInterval(time.Second))
 			for _, id := range []string{"s0", "s1"} {
@@ -572,7 +573,9 @@ func TestOneOffStaysWarmOnlyWhereOneOffsReturn(t *testing.T) {
 				return
 			}
 			assert.Equal(t, pool.StateWarm, stateOf(p, "s2"), "one-offs return here")
-			f.clk.Add(630 * time.Second) // 690 s idle: past the 670 s horizon
+			f.clk.Add(620 * time.Second) // 680 s idle: within the 690 s horizon
+			assert.Equal(t, pool.StateWarm, stateOf(p, "s2"))
+			f.clk.Add(20 * time.Second) // 700 s idle: past it
 			assert.Equal(t, pool.StateCold, stateOf(p, "s2"))
 		})
 	}

@@ -84,8 +84,8 @@ func (w WorkflowStats) DetectionRate() float64 {
 // match advances when a later task (inside the window) is the next step or
 // the one after it. At the match's second task the workflow is detected and,
 // at each step from then on, the next step is predicted with the workflow's
-// measured completion rate (0.9 until five detections). One specialist per
-// task, round robin, is mined: its lag 1–3 successor counts (weighted 3, 2,
+// measured completion rate (0.9 until five detections). One specialist every
+// eight tasks, round robin, is mined: its lag 1–3 successor counts (weighted 3, 2,
 // 1) are followed for a chain of three to six specialists whose every link
 // has a head seen at least three times and a confidence ≥ 0.4 (weighted
 // count / 3 × head occurrences: 1 when the next step always comes right

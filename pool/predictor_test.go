@@ -329,23 +329,6 @@ func TestInstanceNamedLateIsNotRecognised(t *testing.T) {
 	t.Fatal("no phase learned the workflow midway through an instance")
 }
 
-// valueRecorder is the default Balancer that also records the value of each
-// candidate it was offered, by specialist.
-type valueRecorder struct {
-	pool.DepartmentBalancer
-	mu     sync.Mutex
-	values map[string][]float64
-}
-
-func (v *valueRecorder) Victim(cands []pool.Candidate) int {
-	v.mu.Lock()
-	for _, c := range cands {
-		v.values[c.ID] = append(v.values[c.ID], c.Value)
-	}
-	v.mu.Unlock()
-	return v.DepartmentBalancer.Victim(cands)
-}
-
 // offered records the candidates a Balancer is offered, by specialist.
 type offered struct {
 	pool.DepartmentBalancer

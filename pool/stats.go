@@ -216,12 +216,13 @@ func (p *Pool) Stats() Stats {
 // given to New. It is one consistent view of the warm set: read while no
 // slot is taken or given back, so the specialists warming, warm, active or
 // cooling are never more than the warm cap (nor their bytes more than the
-// budget). Scores are read just before.
+// budget). Scores are read just before, after every task so far and the
+// maintenance due at the clock's time.
 func (p *Pool) Specialists() []SpecialistInfo {
 	nowN := p.clk.Now().UnixNano()
+	p.maintain(nowN) // what is due now is done: the export never lags the clock
 	out := make([]SpecialistInfo, len(p.list))
 	p.polMu.Lock()
-	p.drainLocked() // every task so far counts in the scores
 	for i, s := range p.list {
 		out[i].Score = p.model.Score(s.idx, nowN)
 	}

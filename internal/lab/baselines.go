@@ -3,7 +3,6 @@ package lab
 import (
 	"cmp"
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
@@ -11,9 +10,6 @@ import (
 
 	"github.com/bumba/pooling/pool"
 )
-
-// forever stands for "no time-based cooling".
-const forever = time.Duration(math.MaxInt64 / 4)
 
 func runnerFor(name string) (runner, bool) {
 	switch name {
@@ -52,20 +48,6 @@ func runDefault(p *prepared, cfg Config) (Result, error) {
 		opts = append(opts, pool.WithWorkflows(pool.Workflow{Name: fmt.Sprintf("declared-%d", i+1), Steps: steps}))
 	}
 	return runPool(p, cfg, "pool", poolSetup{opts: opts})
-}
-
-// silent predicts nothing: the baselines decide by their own rule only.
-type silent struct{}
-
-func (silent) Observe(_ time.Time, _, _ string, dst []pool.Prediction) []pool.Prediction { return dst }
-
-// demandOnly are the options that leave every decision to the Balancer:
-// nothing cools by time or score, nothing is pre-warmed.
-func demandOnly(capacity int) []pool.Option {
-	return []pool.Option{
-		pool.WithMaxWarm(capacity), pool.WithCooldown(forever), pool.WithPredictor(silent{}),
-		pool.WithAdaptiveScaling(false), pool.WithWarmThreshold(0), pool.WithDepartmentBalance(false),
-	}
 }
 
 // runAlwaysWarm is the legacy system: every specialist warm from the start.

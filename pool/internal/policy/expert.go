@@ -53,10 +53,9 @@ func (s *space) sizeOf(k int32) int64 { return s.size[k] }
 
 // lru is least recently used.
 type lru struct {
-	sp    *space
-	id    int
-	l     *list
-	onHit func(k int32)
+	sp *space
+	id int
+	l  *list
 }
 
 func newLRU(sp *space, id, n int) *lru {
@@ -65,7 +64,6 @@ func newLRU(sp *space, id, n int) *lru {
 
 func (e *lru) name() string             { return "lru" }
 func (e *lru) contains(k int32) bool    { return e.l.in(k) }
-func (e *lru) oldest() (int32, bool)    { return e.l.head, e.l.head != none }
 func (e *lru) order(y func(int32) bool) { walk(e.l, y) }
 
 func (e *lru) access(k int32) {
@@ -195,123 +193,6 @@ func (e *s3fifo) evictMain() {
 	}
 }
 
-// arc is ARC (Megiddo and Modha, FAST 2003): a recency list T1 and a
-// frequency list T2 share the capacity, and ghost lists B1 and B2 of what
-// each recently dropped move the split p towards whichever would have hit.
-// Capacity is counted in specialists; under a memory budget it also evicts
-// while over the budget.
-type arc struct {
-	sp             *space
-	id             int
-	t1, t2, b1, b2 *list
-	p              float64
-}
-
-func newARC(sp *space, id, n int) *arc {
-	lk := newLinks(n)
-	return &arc{sp: sp, id: id, t1: lk.newList(), t2: lk.newList(), b1: lk.newList(), b2: lk.newList()}
-}
-
-func (e *arc) name() string          { return "arc" }
-func (e *arc) contains(k int32) bool { return e.t1.in(k) || e.t2.in(k) }
-
-func (e *arc) order(y func(int32) bool) {
-	first, second := e.t2, e.t1
-	if float64(e.t1.len) > e.p {
-		first, second = e.t1, e.t2
-	}
-	stop := false
-	walk(first, func(k int32) bool { stop = !y(k); return !stop })
-	if !stop {
-		walk(second, y)
-	}
-}
-
-func zero(int32) int64 { return 0 }
-
-func (e *arc) access(k int32) {
-	size := e.sp.sizeOf(k)
-	c := float64(e.sp.maxWarm)
-	switch {
-	case e.t1.in(k):
-		e.t1.remove(k, size)
-		e.t2.pushBack(k, size)
-		return
-	case e.t2.in(k):
-		e.t2.moveBack(k)
-		return
-	case e.b1.in(k):
-		e.p = min(c, e.p+max(float64(e.b2.len)/float64(e.b1.len), 1))
-		e.replace(false)
-		e.b1.remove(k, 0)
-		e.t2.pushBack(k, size)
-	case e.b2.in(k):
-		e.p = max(0, e.p-max(float64(e.b1.len)/float64(max(e.b2.len, 1)), 1))
-		e.replace(true)
-		e.b2.remove(k, 0)
-		e.t2.pushBack(k, size)
-	default:
-		n := e.sp.maxWarm
-		switch l1 := e.t1.len + e.b1.len; {
-		case l1 >= n:
-			if e.t1.len < n {
-				e.b1.popFront(zero)
-				e.replace(false)
-			} else {
-				v := e.t1.popFront(e.sp.sizeOf)
-				e.sp.hooks[e.id].evicted(v)
-			}
-		case l1+e.t2.len+e.b2.len >= n:
-			if l1+e.t2.len+e.b2.len >= 2*n {
-				e.b2.popFront(zero)
-			}
-			if e.t1.len+e.t2.len >= n {
-				e.replace(false)
-			}
-		}
-		e.t1.pushBack(k, size)
-	}
-	e.sp.hooks[e.id].admitted(k)
-	e.fitBytes()
-}
-
-// replace moves the LRU end of T1 or T2 to its ghost list, as ARC's
-// REPLACE; inB2 says the task that asked was found in B2.
-func (e *arc) replace(inB2 bool) {
-	t1 := float64(e.t1.len)
-	if e.t1.len > 0 && (t1 > e.p || (inB2 && t1 == e.p) || e.t2.len == 0) {
-		v := e.t1.popFront(e.sp.sizeOf)
-		e.b1.pushBack(v, 0)
-		e.sp.hooks[e.id].evicted(v)
-		return
-	}
-	if e.t2.len > 0 {
-		v := e.t2.popFront(e.sp.sizeOf)
-		e.b2.pushBack(v, 0)
-		e.sp.hooks[e.id].evicted(v)
-	}
-}
-
-// fitBytes evicts while over the memory budget (and, after the capacity
-// shrank, over the count).
-func (e *arc) fitBytes() {
-	for e.sp.over(e.t1.len+e.t2.len, e.t1.bytes+e.t2.bytes) && e.t1.len+e.t2.len > 1 {
-		e.replace(false)
-	}
-	n := e.sp.maxWarm
-	for e.t1.len+e.b1.len > n && e.b1.len > 0 {
-		e.b1.popFront(zero)
-	}
-	for e.t1.len+e.t2.len+e.b1.len+e.b2.len > 2*n && e.b2.len > 0 {
-		e.b2.popFront(zero)
-	}
-}
-
-func (e *arc) fit() {
-	e.p = min(e.p, float64(e.sp.maxWarm))
-	e.fitBytes()
-}
-
 // gap evicts the member whose next task looks furthest away: its typical
 // gap between tasks — the shorter of the recent mean and the long-run mean
 // as of its last task, as a burst does not make a specialist rare — but at
@@ -327,18 +208,18 @@ func (e *arc) fit() {
 // scan. (A sample of 16 cost 19 % more misses on the Azure 2019 trace than
 // the exact choice.)
 type gap struct {
-	sp       *space
-	id       int
-	st       *arrivals
-	now      *int64
-	lk       *links
-	once     *list // members seen once, by last task
-	often    *list // members seen twice or more, by last task
-	typical  []float64
-	heap     []int32 // members seen twice or more, max-heap on typical
-	heapPos  []int32 // index in heap, none when absent
-	n, bytes int
-	bytesN   int64
+	sp      *space
+	id      int
+	st      *arrivals
+	now     *int64
+	lk      *links
+	once    *list // members seen once, by last task
+	often   *list // members seen twice or more, by last task
+	typical []float64
+	heap    []int32 // members seen twice or more, max-heap on typical
+	heapPos []int32 // index in heap, none when absent
+	n       int
+	bytesN  int64
 }
 
 func newGap(sp *space, id, n int, st *arrivals, now *int64) *gap {
@@ -515,15 +396,8 @@ func (e *s3fifo) resized(k int32, d int64) {
 	}
 }
 
-func (e *arc) resized(k int32, d int64) {
-	if l := e.t1.lk.ownerOf(k); l == e.t1 || l == e.t2 {
-		l.bytes += d
-	}
-}
-
 func (e *lru) full() bool    { return e.sp.atCap(e.l.len, e.l.bytes) }
 func (e *s3fifo) full() bool { return e.sp.atCap(e.small.len+e.main.len, e.small.bytes+e.main.bytes) }
-func (e *arc) full() bool    { return e.sp.atCap(e.t1.len+e.t2.len, e.t1.bytes+e.t2.bytes) }
 func (e *gap) full() bool    { return e.sp.atCap(e.n, e.bytesN) }
 
 // atCap reports whether n members holding bytes fill the space (by count,

@@ -31,7 +31,7 @@ type Config struct {
 // which held specialists to evict first (Victims).
 //
 // It runs several classic demand policies side by side over the task
-// stream — LRU, ARC, S3-FIFO and a gap rule — each simulating a
+// stream — LRU, S3-FIFO and a gap rule — each simulating a
 // cache of the pool's capacity, and follows the one with the fewest
 // misses recently: no single family wins on every workload (S3-FIFO on web
 // pages, LRU on a day of serverless functions, the gap rule on timer
@@ -92,9 +92,8 @@ func New(cfg Config) (*Model, error) {
 	m.lru = newLRU(&m.sp, 0, n)
 	m.experts = []expert{
 		m.lru,
-		newARC(&m.sp, 1, n),
-		newS3FIFO(&m.sp, 2, n),
-		newGap(&m.sp, 3, n, &m.st, &m.now),
+		newS3FIFO(&m.sp, 1, n),
+		newGap(&m.sp, 2, n, &m.st, &m.now),
 	}
 	m.mirrors = make([]mirror, len(m.experts))
 	m.sp.hooks = make([]memberHooks, len(m.experts))
@@ -105,9 +104,8 @@ func New(cfg Config) (*Model, error) {
 	}
 	m.missDecayed = make([]float64, len(m.experts))
 	m.missTotal = make([]uint64, len(m.experts))
-	// Until the misses say otherwise, follow ARC: it balances recency and
-	// frequency itself, so a specialist used often outlasts a one-off from
-	// the first eviction on.
+	// Until the misses say otherwise, follow S3-FIFO: a specialist used
+	// again outlasts a one-off from the first eviction on.
 	m.leader = 1
 	return m, nil
 }

@@ -266,7 +266,9 @@ func (m *Model) Observe(k int32, dst []Prediction) []Prediction {
 		if len(m.stepsOf[k]) > 0 {
 			dst = m.advanceWorkflows(k, dst)
 		}
-		m.mineOne()
+		if m.seq%mineEvery == 0 {
+			m.mineOne()
+		}
 	}
 	return m.markov(prev1, k, dst)
 }
@@ -485,7 +487,13 @@ func (m *Model) see(id int32) {
 	}
 }
 
-// mineOne looks at one head per task, round robin, for a confident chain
+// mineEvery is how many tasks pass between two heads mined: mining costs
+// more than the rest of a task's learning, and a recurring chain is seen
+// many times over before it matters whether it is learned a few tasks
+// sooner.
+const mineEvery = 8
+
+// mineOne looks at one head every mineEvery tasks, round robin, for a confident chain
 // of lag-1–3 successors: three to six specialists whose every link has a
 // head seen at least three times and a confidence of at least 0.4 (weighted
 // count / 3 × head occurrences: 1 when the next step always comes right
