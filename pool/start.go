@@ -263,9 +263,15 @@ func (p *Pool) evictFor(s *specialist, prewarm bool) (bool, error) {
 			Score: p.model.Score(k, nowN), Value: p.valueLocked(v, nowN),
 		}
 	}
-	mine := 0.0
+	mine, theirs := 0.0, [victimCandidates]float64{}
 	if prewarm {
-		mine = p.valueLocked(s, nowN)
+		// Over the time a prediction holds: the chance the predicted one
+		// is used then, against each candidate's chance of a task then.
+		h := p.hold.Load()
+		mine = p.worthLocked(s, nowN, h, true)
+		for i, k := range vs {
+			theirs[i] = p.worthLocked(p.list[k], nowN, h, false)
+		}
 	}
 	p.polMu.Unlock()
 	if len(vs) == 0 {
@@ -278,7 +284,7 @@ func (p *Pool) evictFor(s *specialist, prewarm bool) (bool, error) {
 	if !ok || i < 0 || i >= len(cands) {
 		i = 0 // the policy's own first choice
 	}
-	if prewarm && keep[i] && mine <= cands[i].Value {
+	if prewarm && keep[i] && mine <= theirs[i] {
 		return false, errNotWorth
 	}
 	// The chosen one may have got a task since: then the others, in order.
@@ -286,18 +292,16 @@ func (p *Pool) evictFor(s *specialist, prewarm bool) (bool, error) {
 		return true, nil
 	}
 	for j, k := range vs {
-		if j != i && !(prewarm && keep[j] && mine <= cands[j].Value) && p.evict(p.list[k], "evicted") {
+		if j != i && !(prewarm && keep[j] && mine <= theirs[j]) && p.evict(p.list[k], "evicted") {
 			return true, nil
 		}
 	}
 	return false, nil
 }
 
-// victimsLocked asks the model for idle held specialists to evict. Of
-// those its leader no longer holds, it spares the ones a prediction
-// expects while others exist: a prediction is evidence the leader, which
-// sees only tasks, does not have. Those the leader holds come in its order
-// either way.
+// victimsLocked asks the model for idle held specialists to evict,
+// sparing those a prediction expects while others exist: a prediction is
+// evidence the leader, which sees only tasks, does not have.
 func (p *Pool) victimsLocked(except *specialist, nowN int64) []int32 {
 	p.drainLocked() // the model sees every task so far (the one asking too): it then drops what it would
 	idle := func(k int32) bool {
@@ -305,7 +309,7 @@ func (p *Pool) victimsLocked(except *specialist, nowN int64) []int32 {
 		return v != except && State(v.stateA.Load()) == StateWarm && v.waitingA.Load() == 0
 	}
 	vs := p.model.Victims(p.victimBuf[:0], victimCandidates, func(k int32) bool {
-		return idle(k) && (p.list[k].expectTo.Load() <= nowN || p.model.LeaderHolds(k))
+		return idle(k) && p.list[k].expectTo.Load() <= nowN
 	})
 	if len(vs) == 0 {
 		vs = p.model.Victims(vs, victimCandidates, idle)
@@ -342,6 +346,26 @@ func (p *Pool) valueLocked(s *specialist, nowN int64) float64 {
 	k := s.idx
 	own := max(p.model.Score(k, nowN), p.model.Reuse(k, nowN, p.model.Horizon()))
 	if s.expectTo.Load() > nowN {
+		own = 1 - (1-own)*(1-math.Float64frombits(s.expectP.Load()))
+	}
+	cost := s.spec.ColdStart
+	if cost == 0 {
+		cost = p.averageStart()
+	}
+	v := own * float64(max(cost, time.Millisecond))
+	if p.cfg.memoryBudget > 0 {
+		v /= float64(max(s.knownMem, 1))
+	}
+	return v
+}
+
+// worthLocked is the cold-start time keeping s warm over the next h ns
+// saves: its chance of a task within h, combined, for a pre-warm, with the
+// prediction as independent evidence (1 − (1 − own)(1 − predicted)); per
+// byte under a memory budget.
+func (p *Pool) worthLocked(s *specialist, nowN, h int64, predicted bool) float64 {
+	own := p.model.Reuse(s.idx, nowN, h)
+	if predicted {
 		own = 1 - (1-own)*(1-math.Float64frombits(s.expectP.Load()))
 	}
 	cost := s.spec.ColdStart
