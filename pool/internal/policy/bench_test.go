@@ -58,3 +58,45 @@ func itoa(n int) string {
 	}
 	return "10000"
 }
+
+// BenchmarkVictims is the eviction decision alone: 8 candidates from a
+// model whose cache and the pool's warm set hold w specialists, the task
+// that asked taken in first (as the pool does on a miss), then the first
+// candidate evicted and the newcomer admitted.
+func BenchmarkVictims(b *testing.B) {
+	for _, w := range []int{1000, 10000} {
+		b.Run(itoa(w), func(b *testing.B) {
+			n := 2 * w
+			m, err := policy.New(policy.Config{Specialists: n, MaxWarm: w, Sizes: make([]int64, n), Seed: 1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			for k := range int32(w) {
+				m.Access(k, int64(k)*1e6, 1)
+				m.Admit(k)
+			}
+			held := make([]bool, n)
+			for k := range w {
+				held[k] = true
+			}
+			var buf []int32
+			next := int32(w)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				k := next
+				next = (next + 1) % int32(n)
+				m.Access(k, int64(w+i)*1e6, 1)
+				if held[k] {
+					continue
+				}
+				buf = m.Victims(buf[:0], 8, func(v int32) bool { return v != k })
+				v := buf[0]
+				held[v] = false
+				m.Remove(v)
+				held[k] = true
+				m.Admit(k)
+			}
+		})
+	}
+}
