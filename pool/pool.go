@@ -360,9 +360,7 @@ func (p *Pool) SetMaxWarm(n int) error {
 	p.maxWarm = n
 	over := p.held - n
 	p.mu.Unlock()
-	p.polMu.Lock()
-	p.model.SetMaxWarm(n)
-	p.polMu.Unlock()
+	p.withPolicy(func() { p.model.SetMaxWarm(n) })
 	for ; over > 0; over-- {
 		if !p.evictOne(nil, false) {
 			break
@@ -392,6 +390,13 @@ func (p *Pool) SetWarmThreshold(x float64) error {
 // WarmThreshold returns the warm threshold in force (it moves with adaptive
 // scaling).
 func (p *Pool) WarmThreshold() float64 { return math.Float64frombits(p.threshold.Load()) }
+
+// withPolicy runs fn under the policy lock, released even if fn panics.
+func (p *Pool) withPolicy(fn func()) {
+	p.polMu.Lock()
+	defer p.polMu.Unlock()
+	fn()
+}
 
 // enter admits work unless Close has begun. Close first marks the pool
 // closed, then waits: a task that entered before the mark is waited for.

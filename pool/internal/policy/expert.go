@@ -285,13 +285,13 @@ func (e *gap) victim(except int32) int32 {
 	}
 	for _, l := range [...]*list{e.once, e.often} {
 		try(l.head)
-		if l.head == except {
+		if l.head != none && l.head == except {
 			try(e.lk.next[l.head])
 		}
 	}
 	if len(e.heap) > 0 {
 		try(e.heap[0])
-		if e.heap[0] == except {
+		if except != none && e.heap[0] == except {
 			for _, c := range e.heap[1:min(3, len(e.heap))] {
 				try(c)
 			}

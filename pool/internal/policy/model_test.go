@@ -143,3 +143,28 @@ func TestKeep(t *testing.T) {
 		t.Error("a specialist an hour overdue is kept")
 	}
 }
+
+// Shrinking the capacity below what is held evicts down to it in every
+// expert, whatever their lists hold (an empty list once made the gap rule
+// read before its first member).
+func TestSetMaxWarmShrinks(t *testing.T) {
+	m := newModel(t, 6, 4)
+	for _, k := range []int32{0, 1, 2, 3} {
+		m.Access(k, 0, 1)
+		m.Access(k, 1e9, 1) // seen twice: the gap rule's list of once-seen is empty
+		m.Admit(k)
+	}
+	m.SetMaxWarm(1)
+	held := 0
+	for k := range int32(6) {
+		if m.LeaderHolds(k) {
+			held++
+		}
+	}
+	if held != 1 {
+		t.Errorf("leader holds %d after SetMaxWarm(1)", held)
+	}
+	if v := m.Victims(nil, 8, func(int32) bool { return true }); len(v) != 4 {
+		t.Errorf("victims %v, want the 4 the pool still holds", v)
+	}
+}
