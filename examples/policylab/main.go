@@ -81,12 +81,12 @@ func lab1(args []string, stdout, stderr io.Writer) error {
 	var tr *trace.Trace
 	var err error
 	if *path == "" || *format == "bumba" {
-		tr, err = trace.Embedded(*format, *seed)
+		tr, err = trace.Embedded(*format, trace.Options{Seed: *seed})
 	} else {
 		if _, statErr := os.Stat(*path); statErr != nil {
 			return statErr
 		}
-		tr, err = trace.Open(*format, *path, *seed)
+		tr, err = trace.Open(*format, *path, trace.Options{Seed: *seed})
 	}
 	if err != nil {
 		return err
@@ -128,12 +128,12 @@ func contains(xs []string, x string) bool {
 }
 
 func table(w io.Writer, tr *trace.Trace, warm float64, rs []lab.Result) error {
-	fmt.Fprintf(w, "%s: %d requests, %d specialists, warm capacity %.0f%%\n\n", tr.Name, len(tr.Requests), tr.Keys, 100*warm)
+	fmt.Fprintf(w, "%s: %d requests, %d specialists, warm capacity %.0f%%\n\n", tr.Name, tr.Len(), tr.Keys(), 100*warm)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "policy\thit rate\tcold starts\tvs Belady\tp75 cold %\tmemory eff.\twasted mem-time\tadded ms\tpred. acc.\tpre-warms in time\tpeak warm\tover cap\t")
 	for _, r := range rs {
 		fmt.Fprintf(tw, "%s\t%.2f%%\t%d\t%.2f×\t%.1f\t%.1f%%\t%.1f\t%.1f\t%s\t%s\t%d\t%.0f%%\t\n",
-			r.Policy, 100*r.HitRate, r.ColdStarts, r.ColdStartsVsOpt, r.P75ColdStartPct, 100*r.MemoryEfficiency,
+			r.Policy, 100*r.HitRate, r.ColdStarts, r.ColdStartsVsOpt, 100*r.P75ColdStartShare, 100*r.MemoryEfficiency,
 			r.WastedMemoryTimeNorm, r.AddedLatencyMs, pct(r.PredictionAccuracy), pct(r.PrewarmsInTime),
 			r.PeakWarm, 100*r.OverCapacity)
 	}
