@@ -78,4 +78,3 @@ func runKeepAlive(p *prepared, cfg Config, name string, keep time.Duration) (Res
 		pool.WithAdaptiveScaling(false), pool.WithWarmThreshold(1),
 	}})
 }
-

@@ -208,8 +208,8 @@ func malformed(input string, line int, format string, args ...any) error {
 
 // builder collects the requests of a reader, bounded by limit.
 type builder struct {
-	t     *Trace
-	index map[string]int32
+	t      *Trace
+	index  map[string]int32
 	limit  int
 	input  string
 	groups interner
