@@ -48,8 +48,6 @@ func (w inOrder) Warm(ctx context.Context, batch []pool.WarmRequest) []error {
 // poolSetup configures a pool-driven policy.
 type poolSetup struct {
 	opts []pool.Option
-	// warmAll starts every specialist before the first request.
-	warmAll bool
 	// seq, if set, is told the index of each request before it runs
 	// (Belady's future knowledge).
 	seq func(i int)
@@ -97,11 +95,7 @@ func runPool(p *prepared, cfg Config, name string, setup poolSetup) (Result, err
 		defer mu.Unlock()
 		switch e.Kind {
 		case pool.EventStarted:
-			if setup.warmAll {
-				l.startReady(k, at)
-			} else {
-				l.start(k, at, e.Prewarm)
-			}
+			l.start(k, at, e.Prewarm)
 		case pool.EventCooled:
 			l.stop(k, at)
 		}
@@ -133,15 +127,6 @@ func runPool(p *prepared, cfg Config, name string, setup poolSetup) (Result, err
 		}
 	}()
 	ctx := context.WithValue(context.Background(), demandKey{}, true)
-	if setup.warmAll {
-		ids := make([]string, len(p.keys))
-		for i, k := range p.keys {
-			ids[i] = k.id
-		}
-		if err := pl.Warm(ctx, ids...); err != nil {
-			return Result{}, err
-		}
-	}
 	next := maintenanceStep
 	advance := func(to time.Duration) {
 		for ; next <= to; next += maintenanceStep {
