@@ -216,6 +216,9 @@ func readInvocations(r io.Reader, o resolved) (*invocationCounts, error) {
 	if len(inv.funcs) == 0 {
 		return nil, malformed(t.input, t.line+1, "no function rows after the header")
 	}
+	if inv.total == 0 {
+		return nil, malformed(t.input, t.line, "no invocations: every count is 0")
+	}
 	return inv, nil
 }
 

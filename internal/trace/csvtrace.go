@@ -33,7 +33,8 @@ func ReadCSV(r io.Reader, opt Options) (*Trace, error) {
 	if r == nil {
 		return nil, malformed(input, 1, "empty file (nil reader)")
 	}
-	cr := csv.NewReader(&limitedLines{r: r, limit: maxLine})
+	ll := &limitedLines{r: r, limit: maxLine}
+	cr := csv.NewReader(ll)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	cr.TrimLeadingSpace = true
@@ -45,17 +46,17 @@ func ReadCSV(r io.Reader, opt Options) (*Trace, error) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				return nil, malformed(input, pe.Line, "bad CSV: %v", pe.Err)
 			}
 			if errors.Is(err, errLongLine) {
-				return nil, malformed(input, line, "line longer than %d bytes", maxLine)
+				return nil, malformed(input, ll.lines+1, "line longer than %d bytes", maxLine)
 			}
 			return nil, err
 		}
+		line, _ := cr.FieldPos(0)
 		if first {
 			first = false
 			if _, err := parseNumber(rec[0], maxSeconds); err != nil && len(rec) > 0 {
@@ -131,6 +132,7 @@ type limitedLines struct {
 	limit   int
 	run     int // bytes of the current record
 	inQuote bool
+	lines   int // lines ended so far: the long record starts on line lines+1
 }
 
 func (l *limitedLines) Read(p []byte) (int, error) {
@@ -141,6 +143,7 @@ func (l *limitedLines) Read(p []byte) (int, error) {
 			l.inQuote = !l.inQuote
 		case c == '\n' && !l.inQuote:
 			l.run = 0
+			l.lines++
 			continue
 		}
 		l.run++

@@ -37,7 +37,7 @@ func TestAzure2019CountsAreBounded(t *testing.T) {
 	huge := "HashOwner,HashApp,HashFunction,1\no,a," + strings.Repeat("f", 2<<20) + ",1\n"
 	_, err = trace.ReadAzure2019(strings.NewReader(huge), nil, nil, trace.Options{})
 	require.ErrorIs(t, err, trace.ErrMalformed)
-	assert.Contains(t, err.Error(), "longer than")
+	assert.Contains(t, err.Error(), "invocations.csv: line 2: record longer than 1048576 bytes")
 }
 
 // A full day as invitro writes it: identity columns first, minute_1 …
@@ -170,6 +170,7 @@ func TestCSV(t *testing.T) {
 		{"1,a\n-2,b\n", "line 2: column 1 (time) = \"-2\": negative"},
 		{"1,\n", "line 1: column 2 (key) is empty"},
 		{"1,\"a\n", "bad CSV"},
+		{"1,a\n2," + strings.Repeat("b", 70000) + "\n", "line 2: line longer than 65536 bytes"},
 		{"1,a\n2,b\n3,c\n", "line 3: more than 2 requests"},
 	} {
 		_, err := trace.ReadCSV(strings.NewReader(tc.in), trace.Options{MaxRequests: 2})

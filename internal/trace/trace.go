@@ -335,16 +335,18 @@ type table struct {
 	header []string
 	cols   map[string]int // lower-cased header name → 0-based column
 	line   int            // line of the last record read
+	ll     *limitedLines
 }
 
 // newTable reads the header. Names are trimmed of spaces and of a leading
 // UTF-8 byte-order mark; empty names are allowed (and unusable), repeated
 // ones are not.
 func newTable(input string, r io.Reader) (*table, error) {
-	cr := csv.NewReader(&limitedLines{r: r, limit: maxRecord})
+	ll := &limitedLines{r: r, limit: maxRecord}
+	cr := csv.NewReader(ll)
 	cr.FieldsPerRecord = -1 // checked here, with a clearer message
 	cr.ReuseRecord = true
-	t := &table{input: input, r: cr, line: 1}
+	t := &table{input: input, r: cr, line: 1, ll: ll}
 	rec, err := cr.Read()
 	if err == io.EOF {
 		return nil, malformed(input, 1, "empty file, want a header line")
@@ -425,7 +427,7 @@ func (t *table) csvError(err error) error {
 		return malformed(t.input, pe.Line, "bad CSV: %v", pe.Err)
 	}
 	if errors.Is(err, errLongLine) {
-		return malformed(t.input, t.line+1, "record longer than %d bytes", maxRecord)
+		return malformed(t.input, t.ll.lines+1, "record longer than %d bytes", maxRecord)
 	}
 	return fmt.Errorf("trace: %s: read: %w", t.input, err)
 }
