@@ -300,21 +300,22 @@ func (c *otterCache) close() { c.c.StopAllGoroutines() }
 
 // beladyCache releases the warm key whose next request is farthest in the
 // future (never again counts as farthest): the offline optimum for demand
-// starts at this capacity. A max-heap on next use, with stale entries
-// skipped.
+// starts at this capacity. An indexed max-heap of the warm keys on their
+// next use, updated in place: O(log capacity) a request, no allocation.
 type beladyCache struct {
-	next     []int // next request index after request i, of its key
-	nextOf   []int // next request of each key after the current one
-	resident []bool
-	h        farHeap
+	next   []int // next request index after request i, of its key
+	nextOf []int // next request of each key after the current one
+	h      farHeap
 }
 
 func newBelady(p *prepared) func([]bool) (demandCache, error) {
 	return func(resident []bool) (demandCache, error) {
 		n := len(p.ks)
-		b := &beladyCache{next: make([]int, n), nextOf: make([]int, len(p.keys)), resident: resident}
+		b := &beladyCache{next: make([]int, n), nextOf: make([]int, len(p.keys))}
+		b.h = farHeap{nextOf: b.nextOf, pos: make([]int32, len(p.keys)), keys: make([]int32, 0, p.cap+1)}
 		for k := range b.nextOf {
 			b.nextOf[k] = math.MaxInt
+			b.h.pos[k] = -1
 		}
 		for i := n - 1; i >= 0; i-- {
 			k := p.ks[i]
@@ -325,55 +326,58 @@ func newBelady(p *prepared) func([]bool) (demandCache, error) {
 	}
 }
 
+// access updates k's next use; a key not in the heap is about to start
+// (every miss is a demand start) and joins it.
 func (b *beladyCache) access(i int, k int32) {
 	b.nextOf[k] = b.next[i]
-	heap.Push(&b.h, farEntry{next: b.next[i], key: k})
+	if p := b.h.pos[k]; p >= 0 {
+		heap.Fix(&b.h, int(p))
+	} else {
+		heap.Push(&b.h, k)
+	}
 }
 
 func (b *beladyCache) victim(k int32) (int32, error) {
-	for b.h.Len() > 0 {
-		e := b.h[0]
-		if b.nextOf[e.key] != e.next {
-			heap.Pop(&b.h) // stale: the key has been requested since
-			continue
-		}
-		if e.key == k {
-			// k is about to start; it is never the victim.
-			heap.Pop(&b.h)
-			defer heap.Push(&b.h, e)
-			continue
-		}
-		if !b.resident[e.key] {
-			heap.Pop(&b.h) // released earlier; its next access pushes again
-			continue
-		}
-		heap.Pop(&b.h)
-		return e.key, nil
+	if b.h.Len() < 2 {
+		return -1, errOutOfStep
 	}
-	return -1, errOutOfStep
+	v := heap.Pop(&b.h).(int32)
+	if v == k { // k is about to start: never the victim
+		v = heap.Pop(&b.h).(int32)
+		heap.Push(&b.h, k)
+	}
+	return v, nil
 }
 
 func (b *beladyCache) close() {}
 
-type farEntry struct {
-	next int
-	key  int32
+// farHeap orders keys by next use, farthest first (ties: the higher key),
+// keeping each key's position.
+type farHeap struct {
+	keys   []int32
+	pos    []int32
+	nextOf []int
 }
 
-// farHeap orders by next use, farthest first (ties: the higher key).
-type farHeap []farEntry
-
-func (h farHeap) Len() int { return len(h) }
-func (h farHeap) Less(i, j int) bool {
-	return cmp.Or(cmp.Compare(h[j].next, h[i].next), cmp.Compare(h[j].key, h[i].key)) < 0
+func (h *farHeap) Len() int { return len(h.keys) }
+func (h *farHeap) Less(i, j int) bool {
+	a, b := h.keys[i], h.keys[j]
+	return cmp.Or(cmp.Compare(h.nextOf[b], h.nextOf[a]), cmp.Compare(b, a)) < 0
 }
-func (h farHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *farHeap) Push(x any)   { *h = append(*h, x.(farEntry)) }
+func (h *farHeap) Swap(i, j int) {
+	h.keys[i], h.keys[j] = h.keys[j], h.keys[i]
+	h.pos[h.keys[i]], h.pos[h.keys[j]] = int32(i), int32(j)
+}
+func (h *farHeap) Push(x any) {
+	k := x.(int32)
+	h.pos[k] = int32(len(h.keys))
+	h.keys = append(h.keys, k)
+}
 func (h *farHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+	k := h.keys[len(h.keys)-1]
+	h.keys = h.keys[:len(h.keys)-1]
+	h.pos[k] = -1
+	return k
 }
 
 // wtinylfuRuns is how many times the randomised W-TinyLFU is replayed; the
