@@ -1,17 +1,26 @@
 // Package lab replays workload traces through warm-set policies and measures
-// them alike: the library's pool (driven for real on a virtual clock), the
-// classic policies behind the pool's own seams (LRU, W-TinyLFU, fixed
-// keep-alive, Belady's offline optimum, always-warm), and two that need
-// timing the pool does not have (the Azure hybrid histogram and the BUMBA
-// prototype's policy), simulated exactly as published.
+// them alike: the library's pool (driven for real on a virtual clock, with
+// the fixed keep-alives behind its options), the classic demand policies
+// (LRU, 2Q, ARC, W-TinyLFU, S3-FIFO, SIEVE, Belady's offline optimum)
+// through one adapter that holds the warm set at the capacity and lets the
+// policy choose every victim (demand.go), and the policies that need
+// timing or knowledge the pool's seams do not have (always-warm, the Azure
+// hybrid histogram, the BUMBA prototype's policy as it was and held to the
+// capacity), simulated as published.
 //
 // Measuring: a request is a warm hit when its specialist was ready when it
 // arrived; otherwise it is a cold start and waits until the start it
 // triggered or joined is done (starts are instantaneous for the policy's
 // bookkeeping; their cost is charged to the requests that wait for them).
-// Memory is held from a start to its release; wasted memory-time is the
-// held byte·seconds minus those spent executing. Executions take no replay
+// A cold start is a pure miss when its request found the specialist
+// neither warm nor starting; the others joined a start under way. Memory
+// is held from a start to its release; wasted memory-time is the held
+// byte·seconds minus those spent executing. Executions take no replay
 // time: a trace's durations count only toward busy memory-time.
+//
+// Cost: the lab's own work is a few nanoseconds a request for the ledger
+// and tens for a demand policy (BenchmarkLabLedger, BenchmarkLabDemand*);
+// the rows that drive the pool cost what the pool costs.
 package lab
 
 import (
