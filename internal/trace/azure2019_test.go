@@ -59,11 +59,11 @@ func reader(s string) io.Reader {
 // checkSorted checks the stream's order: by At, ties by Key.
 func checkSorted(t *testing.T, tr *trace.Trace) {
 	t.Helper()
-	rs := all(tr)
-	for i := 1; i < len(rs); i++ {
-		a, b := &rs[i-1], &rs[i]
-		if a.At > b.At || a.At == b.At && a.Key > b.Key {
-			t.Fatalf("requests %d and %d out of order: %v %q, %v %q", i-1, i, a.At, a.Key, b.At, b.Key)
+	for i := 1; i < tr.Len(); i++ {
+		a, b := tr.At[i-1], tr.At[i]
+		ka, kb := tr.Specialists[tr.Key[i-1]].ID, tr.Specialists[tr.Key[i]].ID
+		if a > b || a == b && ka > kb {
+			t.Fatalf("requests %d and %d out of order: %v %q, %v %q", i-1, i, a, ka, b, kb)
 		}
 	}
 }
