@@ -137,10 +137,18 @@ func (c *lruCache) close() {}
 // no longer held, and it is the oldest of one of the cache's recency
 // lists, so a walk over the warm keys from the least recently used finds
 // it after passing only keys of the other list.
+//
+// hashicorp's ARC can hold one key more than its size: a hit in its ghost
+// list B1 while T1 fills the cache and its target p reaches the size makes
+// replace evict from T2, which is empty, and the key is added anyway.
+// When no warm key has left the cache, the least recently used warm key
+// other than k is released and removed from the cache, keeping the two in
+// step at the capacity.
 type scanned struct {
 	get      func(k int32) bool // a lookup that counts as a use
 	add      func(k int32)
 	contains func(k int32) bool
+	remove   func(k int32)
 	rec      recency
 }
 
@@ -154,6 +162,13 @@ func (c *scanned) access(_ int, k int32) {
 func (c *scanned) victim(k int32) (int32, error) {
 	for v := c.rec.oldest(); v >= 0; v = c.rec.newer[v] {
 		if v != k && !c.contains(v) {
+			c.rec.remove(v)
+			return v, nil
+		}
+	}
+	for v := c.rec.oldest(); v >= 0; v = c.rec.newer[v] {
+		if v != k {
+			c.remove(v)
 			c.rec.remove(v)
 			return v, nil
 		}
@@ -173,6 +188,7 @@ func new2Q(capacity int) func([]bool) (demandCache, error) {
 			get:      func(k int32) bool { _, ok := q.Get(k); return ok },
 			add:      func(k int32) { q.Add(k, struct{}{}) },
 			contains: q.Contains,
+			remove:   func(k int32) { q.Remove(k) },
 			rec:      newRecency(len(resident)),
 		}, nil
 	}
@@ -188,6 +204,7 @@ func newARC(capacity int) func([]bool) (demandCache, error) {
 			get:      func(k int32) bool { _, ok := a.Get(k); return ok },
 			add:      func(k int32) { a.Add(k, struct{}{}) },
 			contains: a.Contains,
+			remove:   func(k int32) { a.Remove(k) },
 			rec:      newRecency(len(resident)),
 		}, nil
 	}
