@@ -20,16 +20,26 @@ func TestJSONHasEveryPolicyAndField(t *testing.T) {
 	require.Equal(t, 0, code, errw.String())
 	var rows []map[string]any
 	require.NoError(t, json.Unmarshal([]byte(out.String()), &rows))
-	require.Len(t, rows, 9)
-	want := []string{"pool", "always-warm", "lru", "wtinylfu", "prototype", "keepalive-10m", "keepalive-20m", "hybrid-histogram", "belady"}
+	want := []string{"pool", "always-warm", "lru", "wtinylfu", "2q", "arc", "s3fifo", "sieve", "prototype", "prototype-capped",
+		"keepalive-10m", "keepalive-20m", "hybrid-histogram", "belady"}
+	require.Len(t, rows, len(want))
+	byName := map[string]map[string]any{}
 	for i, row := range rows {
 		assert.Equal(t, want[i], row["policy"])
-		for _, field := range []string{"hit_rate", "cold_starts", "cold_starts_vs_opt", "p75_cold_start_pct", "memory_efficiency", "wasted_memory_time_norm", "added_latency_ms"} {
+		byName[want[i]] = row
+		for _, field := range []string{"capacity", "warmShare", "hitRate", "coldStarts", "pureMisses", "coldStartsVsOpt", "pureMissesVsOpt",
+			"p75ColdStartShare", "memoryEfficiency", "wastedMemoryTimeNorm", "addedLatencyMs", "peakWarm", "overCapacity", "elapsedMs", "concurrency"} {
 			assert.Contains(t, row, field, "%s lacks %s", row["policy"], field)
 		}
+		for key := range row {
+			assert.NotContains(t, key, "_", "camelCase keys")
+		}
 	}
-	assert.InDelta(t, 1.0, rows[8]["cold_starts_vs_opt"], 1e-9, "belady against itself")
-	assert.InDelta(t, 100.0, rows[5]["wasted_memory_time_norm"], 1e-9, "keepalive-10m is the unit")
+	assert.InDelta(t, 1.0, byName["belady"]["coldStartsVsOpt"], 1e-9, "belady against itself")
+	assert.InDelta(t, 1.0, byName["belady"]["pureMissesVsOpt"], 1e-9)
+	assert.InDelta(t, 100.0, byName["keepalive-10m"]["wastedMemoryTimeNorm"], 1e-9, "keepalive-10m is the unit")
+	assert.Contains(t, byName["pool"], "predictorDropShare")
+	assert.NotContains(t, byName["lru"], "predictorDropShare")
 }
 
 func TestTableAndPlot(t *testing.T) {
@@ -54,6 +64,12 @@ func TestBadInvocationsExitTwoWithOneLine(t *testing.T) {
 		{"-format", "keys", "-warm", "0"},
 		{"-format", "keys", "-policies", "fifo"},
 		{"-format", "keys", "-trace", "main.go"}, // not a keys trace
+		{"-trace", "main.go"},                    // no format detected
+		{"-format", "azure2021", "-start-gaps", "3"},
+		{"-format", "keys", "-warm", "5,5"},
+		{"-format", "keys", "-warm", "150"},
+		{"-format", "keys", "-concurrency", "0"},
+		{"-format", "arc"}, // no embedded copy
 	} {
 		var out, errw strings.Builder
 		code := run(args, &out, &errw)
@@ -61,4 +77,69 @@ func TestBadInvocationsExitTwoWithOneLine(t *testing.T) {
 		assert.Equal(t, 1, strings.Count(errw.String(), "\n"), "%v: one line: %q", args, errw.String())
 		assert.True(t, strings.HasPrefix(errw.String(), "policylab: "), errw.String())
 	}
+}
+
+func TestHelpListsEveryFlagAndExitsZero(t *testing.T) {
+	var out, errw strings.Builder
+	code := run([]string{"-h"}, &out, &errw)
+	require.Equal(t, 0, code, errw.String())
+	for _, f := range []string{"-format", "-trace", "-warm", "-json", "-plot", "-seed", "-policies", "-start-gaps",
+		"-concurrency", "-tick", "-max-requests", "-max-per-minute", "-synthetic-functions", "-synthetic-tasks"} {
+		assert.Regexp(t, "(?m)^  "+f+"( |$)", out.String(), f)
+	}
+	assert.Empty(t, errw.String())
+}
+
+// One command sweeps the capacities into one table and one plot.
+func TestWarmSweep(t *testing.T) {
+	svg := filepath.Join(t.TempDir(), "sweep.svg")
+	var out, errw strings.Builder
+	code := run([]string{"-format", "azure2021", "-warm", "5,10,20%,0.3,50", "-policies", "pool,lru,belady,keepalive-10m", "-plot", svg}, &out, &errw)
+	require.Equal(t, 0, code, errw.String())
+	assert.Contains(t, out.String(), "warm capacity 5%, 10%, 20%, 30%, 50%")
+	assert.Equal(t, 5, strings.Count(out.String(), " lru "), out.String())
+	b, err := os.ReadFile(svg)
+	require.NoError(t, err)
+	for _, name := range []string{"pool", "lru", "belady", "keepalive-10m"} {
+		assert.Contains(t, string(b), ">"+name+"<", "legend")
+	}
+
+	out.Reset()
+	code = run([]string{"-format", "azure2021", "-warm", "10,50", "-policies", "lru", "-json"}, &out, &errw)
+	require.Equal(t, 0, code, errw.String())
+	var rows []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out.String()), &rows))
+	require.Len(t, rows, 2)
+	assert.InDelta(t, 0.1, rows[0]["warmShare"], 1e-9)
+	assert.InDelta(t, 0.5, rows[1]["warmShare"], 1e-9)
+}
+
+func TestStartGapsAndConcurrency(t *testing.T) {
+	dir := t.TempDir()
+	keys := filepath.Join(dir, "k.txt")
+	require.NoError(t, os.WriteFile(keys, []byte("1\n2\n1\n3\n1\n2\n"), 0o644))
+	runJSON := func(args ...string) map[string]any {
+		t.Helper()
+		var out, errw strings.Builder
+		code := run(append(args, "-json", "-policies", "belady"), &out, &errw)
+		require.Equal(t, 0, code, errw.String())
+		var rows []map[string]any
+		require.NoError(t, json.Unmarshal([]byte(out.String()), &rows))
+		return rows[0]
+	}
+	// Room for everything: 1 2 1 3 1 2 misses only first uses (3). With a
+	// start of 3 gaps, the 1 at access 2 joins 1's start (ready at 3).
+	one := runJSON("-trace", keys, "-warm", "1")
+	three := runJSON("-trace", keys, "-warm", "1", "-start-gaps", "3")
+	assert.EqualValues(t, 3, one["coldStarts"])
+	assert.EqualValues(t, 4, three["coldStarts"])
+	assert.EqualValues(t, 3, three["pureMisses"])
+
+	var out, errw strings.Builder
+	code := run([]string{"-format", "bumba", "-concurrency", "3", "-policies", "pool", "-json"}, &out, &errw)
+	require.Equal(t, 0, code, errw.String())
+	var rows []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out.String()), &rows))
+	assert.EqualValues(t, 3, rows[0]["concurrency"])
+	assert.Contains(t, rows[0], "predictorDropShare")
 }

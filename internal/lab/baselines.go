@@ -1,42 +1,40 @@
 package lab
 
 import (
-	"cmp"
 	"fmt"
-	"slices"
 	"time"
-
-	"github.com/maypok86/otter/v2"
 
 	"github.com/bumba/pooling/pool"
 )
 
-func runnerFor(name string) (runner, bool) {
-	switch name {
-	case "pool":
-		return runDefault, true
-	case "always-warm":
-		return runAlwaysWarm, true
-	case "lru":
-		return runLRU, true
-	case "wtinylfu":
-		return runWTinyLFU, true
-	case "keepalive-10m":
-		return func(p *prepared, cfg Config) (Result, error) {
-			return runKeepAlive(p, cfg, "keepalive-10m", 10*time.Minute)
-		}, true
-	case "keepalive-20m":
-		return func(p *prepared, cfg Config) (Result, error) {
-			return runKeepAlive(p, cfg, "keepalive-20m", 20*time.Minute)
-		}, true
-	case "belady":
-		return runBelady, true
-	case "prototype":
-		return runPrototype, true
-	case "hybrid-histogram":
-		return runHybridHistogram, true
-	}
-	return nil, false
+
+// policies are the lab's rows, in the order they are reported.
+var policies = []policy{
+	{name: "pool", run: runDefault, capped: true, viaPool: true},
+	{name: "always-warm", run: runAlwaysWarm},
+	{name: "lru", run: demand("lru", newLRU), capped: true},
+	{name: "wtinylfu", run: runWTinyLFU, capped: true},
+	{name: "2q", run: demand("2q", new2Q), capped: true},
+	{name: "arc", run: demand("arc", newARC), capped: true},
+	{name: "s3fifo", run: demand("s3fifo", newS3FIFO), capped: true},
+	{name: "sieve", run: demand("sieve", newSIEVE), capped: true},
+	{name: "prototype", run: runPrototype, capped: true},
+	{name: "prototype-capped", run: runPrototypeCapped, capped: true},
+	{name: "keepalive-10m", run: func(p *prepared, cfg Config) (Result, error) {
+		return runKeepAlive(p, cfg, "keepalive-10m", 10*time.Minute)
+	}, viaPool: true},
+	{name: "keepalive-20m", run: func(p *prepared, cfg Config) (Result, error) {
+		return runKeepAlive(p, cfg, "keepalive-20m", 20*time.Minute)
+	}, viaPool: true},
+	{name: "hybrid-histogram", run: runHybridHistogram},
+	{name: "belady", run: func(p *prepared, _ Config) (Result, error) {
+		return runDemand(p, "belady", newBelady(p))
+	}, capped: true},
+}
+
+// demand runs a key-level cache of the lab's capacity through runDemand.
+func demand(name string, newCache func(capacity int) func([]bool) (demandCache, error)) runner {
+	return func(p *prepared, _ Config) (Result, error) { return runDemand(p, name, newCache(p.cap)) }
 }
 
 // runDefault is the library's pool with its defaults at the lab's capacity,
@@ -50,88 +48,32 @@ func runDefault(p *prepared, cfg Config) (Result, error) {
 	return runPool(p, cfg, "pool", poolSetup{opts: opts})
 }
 
-// runAlwaysWarm is the legacy system: every specialist warm from the start.
-func runAlwaysWarm(p *prepared, _ Config) (Result, error) { return runAlwaysWarmDemand(p), nil }
+// silent predicts nothing: the baselines decide by their own rule only.
+type silent struct{}
+
+func (silent) Observe(_ time.Time, _, _ string, dst []pool.Prediction) []pool.Prediction { return dst }
+
+// runAlwaysWarm is the legacy system: every specialist warm from the
+// start, so every request is a hit. It is booked directly (the pool has
+// nothing to decide, and at 20 000 specialists its maintenance passes
+// made this row cost more than the policies).
+func runAlwaysWarm(p *prepared, _ Config) (Result, error) {
+	l := newLedger(p.keys, p.span, p.cap)
+	for k := range p.keys {
+		l.startReady(k, 0)
+	}
+	for i, k := range p.ks {
+		l.request(int(k), p.at[i], p.dur(i))
+	}
+	l.finish()
+	return l.result("always-warm"), nil
+}
 
 // runKeepAlive keeps each specialist warm for a fixed time after its last
 // use, with no cap (the serverless platforms' default policy).
-func runKeepAlive(p *prepared, _ Config, name string, keep time.Duration) (Result, error) {
-	return runKeepAliveDemand(p, name, keep), nil
-}
-
-// runLRU evicts the least recently used specialist.
-func runLRU(p *prepared, _ Config) (Result, error) {
-	return runDemand(p, "lru", newLRUPolicy(len(p.keys), p.cap)), nil
-}
-
-// wtinylfuRuns is how many times the randomised W-TinyLFU is replayed; the
-// run with the median cold starts is reported.
-const wtinylfuRuns = 5
-
-// runWTinyLFU replays W-TinyLFU wtinylfuRuns times and reports the run with
-// the median cold starts: otter seeds its hashes and admission jitter at
-// random, so one run is one draw.
-func runWTinyLFU(p *prepared, cfg Config) (Result, error) {
-	runs := make([]Result, 0, wtinylfuRuns)
-	for range wtinylfuRuns {
-		r, err := runWTinyLFUOnce(p, cfg)
-		if err != nil {
-			return Result{}, err
-		}
-		runs = append(runs, r)
-	}
-	slices.SortFunc(runs, func(a, b Result) int { return cmp.Compare(a.ColdStarts, b.ColdStarts) })
-	return runs[len(runs)/2], nil
-}
-
-// otterPolicy is maypok86/otter's W-TinyLFU cache of the lab's size.
-type otterPolicy struct {
-	c       *otter.Cache[int, struct{}]
-	evicted func(int)
-}
-
-func (o *otterPolicy) access(k int, evicted func(int)) {
-	o.evicted = evicted
-	if _, ok := o.c.GetIfPresent(k); !ok {
-		o.c.Set(k, struct{}{})
-	}
-	o.c.CleanUp()
-}
-
-func (o *otterPolicy) coldest(warm func(int) bool, except int) int {
-	for e := range o.c.Coldest() {
-		if warm(e.Key) && e.Key != except {
-			o.c.Invalidate(e.Key)
-			return e.Key
-		}
-	}
-	return -1
-}
-
-// runWTinyLFUOnce evicts as otter's W-TinyLFU decides: what otter drops
-// leaves the warm set; a specialist otter declined to admit is the next to
-// go.
-func runWTinyLFUOnce(p *prepared, _ Config) (Result, error) {
-	pol := &otterPolicy{}
-	c, err := otter.New(&otter.Options[int, struct{}]{
-		MaximumSize: p.cap,
-		Executor:    func(fn func()) { fn() },
-		OnDeletion: func(e otter.DeletionEvent[int, struct{}]) {
-			if e.WasEvicted() && pol.evicted != nil {
-				pol.evicted(e.Key)
-			}
-		},
-	})
-	if err != nil {
-		return Result{}, err
-	}
-	pol.c = c
-	defer c.StopAllGoroutines()
-	return runDemand(p, "wtinylfu", pol), nil
-}
-
-// runBelady evicts the specialist whose next request is farthest in the
-// future: the offline optimum for demand starts at this capacity.
-func runBelady(p *prepared, _ Config) (Result, error) {
-	return runDemand(p, "belady", newBelady(p)), nil
+func runKeepAlive(p *prepared, cfg Config, name string, keep time.Duration) (Result, error) {
+	return runPool(p, cfg, name, poolSetup{opts: []pool.Option{
+		pool.WithMaxWarm(len(p.keys)), pool.WithCooldown(keep), pool.WithPredictor(silent{}),
+		pool.WithAdaptiveScaling(false), pool.WithWarmThreshold(1),
+	}})
 }

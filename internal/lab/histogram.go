@@ -98,18 +98,19 @@ func runHybridHistogram(p *prepared, cfg Config) (Result, error) {
 			}
 		}
 	}
-	for i, r := range p.tr.Requests {
+	for i, k32 := range p.ks {
+		at, dur := p.at[i], p.dur(i)
 		for {
-			s, ok := tl.due(r.At)
+			s, ok := tl.due(at)
 			if !ok {
 				break
 			}
 			apply(s)
 		}
-		k := int(p.ks[i])
+		k := int(k32)
 		hk := &ks[k]
 		if hk.seen {
-			it := r.At - hk.lastEnd
+			it := at - hk.lastEnd
 			hk.n++
 			if b := int(max(0, it) / time.Minute); b < histBins {
 				hk.bins[b]++
@@ -119,15 +120,15 @@ func runHybridHistogram(p *prepared, cfg Config) (Result, error) {
 		}
 		if !hk.warm {
 			hk.warm = true
-			l.start(k, r.At, false)
+			l.start(k, at, false)
 		}
 		wasPre := l.keys[k].prewarmed
-		l.request(k, r.At, r.Duration)
+		l.request(k, at, dur)
 		if wasPre {
 			usedPre++
 			decided++
 		}
-		end := r.At + r.Duration
+		end := at + dur
 		if end > hk.lastEnd || !hk.seen {
 			hk.lastEnd = end
 		}

@@ -17,18 +17,13 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // tiny builds a trace: keys at the given times (seconds), 1 MiB each, 1 s
 // cold start, no execution time.
 func tiny(reqs ...any) *trace.Trace {
-	tr := &trace.Trace{Name: "tiny"}
-	seen := map[string]bool{}
+	var rs []trace.Request
 	for i := 0; i < len(reqs); i += 2 {
 		key := reqs[i].(string)
 		at := reqs[i+1].(time.Duration)
-		tr.Requests = append(tr.Requests, trace.Request{At: at, Key: key, Group: "g", Memory: 1 << 20, ColdStart: time.Second})
-		if !seen[key] {
-			seen[key] = true
-			tr.Keys++
-		}
+		rs = append(rs, trace.Request{At: at, Key: key, Group: "g", Memory: 1 << 20, ColdStart: time.Second})
 	}
-	return tr
+	return trace.FromRequests("tiny", rs)
 }
 
 func byPolicy(t *testing.T, tr *trace.Trace, capacity float64, names ...string) map[string]Result {
@@ -134,9 +129,16 @@ func TestPrototypeByHand(t *testing.T) {
 }
 
 func TestReplayIsDeterministic(t *testing.T) {
-	tr, err := trace.Embedded("bumba", 7)
+	full, err := trace.Embedded("bumba", trace.Options{Seed: 7})
 	require.NoError(t, err)
-	tr.Requests = tr.Requests[:600]
+	var rs []trace.Request
+	for i, r := range full.All() {
+		if i == 600 {
+			break
+		}
+		rs = append(rs, r)
+	}
+	tr := trace.FromRequests("bumba-600", rs)
 	a, err := Run(tr, Config{Capacity: 0.2})
 	require.NoError(t, err)
 	b, err := Run(tr, Config{Capacity: 0.2})
@@ -150,6 +152,7 @@ func TestReplayIsDeterministic(t *testing.T) {
 			assert.InDelta(t, a[i].HitRate, b[i].HitRate, 0.05)
 			continue
 		}
+		a[i].ElapsedMs, b[i].ElapsedMs = 0, 0
 		ja, _ := json.Marshal(a[i])
 		jb, _ := json.Marshal(b[i])
 		assert.JSONEq(t, string(ja), string(jb), a[i].Policy)
@@ -157,7 +160,7 @@ func TestReplayIsDeterministic(t *testing.T) {
 }
 
 func TestRunRejectsBadInput(t *testing.T) {
-	_, err := Run(&trace.Trace{Name: "empty"}, Config{})
+	_, err := Run(trace.FromRequests("empty", nil), Config{})
 	assert.ErrorContains(t, err, "no requests")
 	tr := tiny("A", time.Duration(0))
 	_, err = Run(tr, Config{Capacity: 1.5})
@@ -169,7 +172,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 // BenchmarkReplayAzure2019 replays the 3 M-invocation Azure 2019 trace with
 // the default policy; it reports replay throughput.
 func BenchmarkReplayAzure2019(b *testing.B) {
-	tr, err := trace.Embedded("azure2019", 1)
+	tr, err := trace.Embedded("azure2019", trace.Options{Seed: 1})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -184,7 +187,7 @@ func BenchmarkReplayAzure2019(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(len(tr.Requests))*float64(b.N)/b.Elapsed().Seconds(), "tasks/s")
+	b.ReportMetric(float64(tr.Len())*float64(b.N)/b.Elapsed().Seconds(), "tasks/s")
 }
 
 // A B C D one second apart, two slots. The prototype's cap limits only its

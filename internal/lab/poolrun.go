@@ -2,8 +2,10 @@ package lab
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -46,8 +48,6 @@ func (w inOrder) Warm(ctx context.Context, batch []pool.WarmRequest) []error {
 // poolSetup configures a pool-driven policy.
 type poolSetup struct {
 	opts []pool.Option
-	// warmAll starts every specialist before the first request.
-	warmAll bool
 	// seq, if set, is told the index of each request before it runs
 	// (Belady's future knowledge).
 	seq func(i int)
@@ -59,15 +59,34 @@ type poolSetup struct {
 // the virtual clock between requests.
 const maintenanceStep = time.Second
 
+// droppedObservations is the pool's count of tasks its Predictor did not
+// see; the one place the lab reads it, so that a renamed field is one edit.
+func droppedObservations(st pool.Stats) uint64 { return st.ObservationsDropped }
+
 // runPool replays p through a real pool configured by setup.
+//
+// Serially (cfg.Concurrency ≤ 1) each request runs alone at its own time,
+// the pool's pre-warms finish before the next (reproducible). With
+// cfg.Concurrency = N > 1, the requests are cut into ticks of cfg.Tick
+// virtual time (1 s by default); the clock is set to a tick's start, its
+// requests are dealt round-robin to N goroutines (each runs its share in
+// trace order) and all are joined, pre-warms included, before the clock
+// advances. The ledger then books them at the tick's start, taking hits
+// from the pool's own answer (Result.Warm). Which task of a tick runs
+// first is left to the scheduler, so concurrent replays are not
+// reproducible.
 func runPool(p *prepared, cfg Config, name string, setup poolSetup) (Result, error) {
 	l := newLedger(p.keys, p.span, p.cap)
-	var executing sync.Mutex // held while a request executes
+	var executing sync.Mutex // held while a request executes (serial replays)
 	origin := originTime()
 	clk := vclock.New(origin)
+	index := make(map[string]int, len(p.keys))
+	for i, k := range p.keys {
+		index[k.id] = i
+	}
 	var mu sync.Mutex // the observer runs on pre-warm goroutines too
 	observe := func(e pool.Event) {
-		k, ok := p.index[e.Specialist]
+		k, ok := index[e.Specialist]
 		if !ok {
 			return
 		}
@@ -76,11 +95,7 @@ func runPool(p *prepared, cfg Config, name string, setup poolSetup) (Result, err
 		defer mu.Unlock()
 		switch e.Kind {
 		case pool.EventStarted:
-			if setup.warmAll {
-				l.startReady(k, at)
-			} else {
-				l.start(k, at, e.Prewarm)
-			}
+			l.start(k, at, e.Prewarm)
 		case pool.EventCooled:
 			l.stop(k, at)
 		}
@@ -92,14 +107,17 @@ func runPool(p *prepared, cfg Config, name string, setup poolSetup) (Result, err
 			Start: func(context.Context) (pool.Instance, error) { return noop{}, nil },
 		}
 	}
-	opts := append([]pool.Option{
+	workers := max(1, cfg.Concurrency)
+	opts := []pool.Option{
 		pool.WithClock(clk),
 		pool.WithObserver(observe),
 		pool.WithMaintenanceInterval(maintenanceStep),
 		pool.WithMaxQueue(1 << 20),
-		pool.WithWarmer(inOrder{held: &executing}),
-	}, setup.opts...)
-	pl, err := pool.New(specs, opts...)
+	}
+	if workers == 1 {
+		opts = append(opts, pool.WithWarmer(inOrder{held: &executing}))
+	}
+	pl, err := pool.New(specs, append(opts, setup.opts...)...)
 	if err != nil {
 		return Result{}, err
 	}
@@ -109,38 +127,94 @@ func runPool(p *prepared, cfg Config, name string, setup poolSetup) (Result, err
 		}
 	}()
 	ctx := context.WithValue(context.Background(), demandKey{}, true)
-	if setup.warmAll {
-		ids := make([]string, len(p.keys))
-		for i, k := range p.keys {
-			ids[i] = k.id
-		}
-		if err := pl.Warm(ctx, ids...); err != nil {
-			return Result{}, err
-		}
-	}
 	next := maintenanceStep
-	progressEvery := max(1, len(p.tr.Requests)/10)
-	for i, r := range p.tr.Requests {
-		for ; next <= r.At; next += maintenanceStep {
+	advance := func(to time.Duration) {
+		for ; next <= to; next += maintenanceStep {
 			clk.Set(origin.Add(next))
 			pl.Maintain()
 		}
-		clk.Set(origin.Add(r.At))
-		if setup.seq != nil {
-			setup.seq(i)
+		clk.Set(origin.Add(to))
+	}
+	n := len(p.ks)
+	progressEvery := max(1, n/10)
+	nextProgress := progressEvery
+	progress := func(done int) {
+		for cfg.Progress != nil && n >= progressMin && done >= nextProgress {
+			fmt.Fprintf(cfg.Progress, "lab: %s: %d%%\n", name, 100*nextProgress/n)
+			nextProgress += progressEvery
 		}
-		executing.Lock()
-		_, err := pl.Execute(ctx, pool.Task{Specialist: r.Key, Priority: r.Priority})
-		executing.Unlock()
-		if err != nil {
-			return Result{}, fmt.Errorf("request %d (%s at %v): %w", i, r.Key, r.At, err)
+	}
+	task := func(i int) pool.Task {
+		return pool.Task{Specialist: p.keys[p.ks[i]].id, Priority: p.prio(i)}
+	}
+	if workers == 1 {
+		for i := range n {
+			at := p.at[i]
+			advance(at)
+			if setup.seq != nil {
+				setup.seq(i)
+			}
+			executing.Lock()
+			_, err := pl.Execute(ctx, task(i))
+			executing.Unlock()
+			if err != nil {
+				return Result{}, fmt.Errorf("request %d (%s at %v): %w", i, p.keys[p.ks[i]].id, at, err)
+			}
+			pl.Wait()
+			mu.Lock()
+			l.request(int(p.ks[i]), at, p.dur(i))
+			mu.Unlock()
+			progress(i + 1)
 		}
-		pl.Wait()
-		mu.Lock()
-		l.request(int(p.ks[i]), r.At, r.Duration)
-		mu.Unlock()
-		if cfg.Progress != nil && len(p.tr.Requests) >= progressMin && (i+1)%progressEvery == 0 {
-			fmt.Fprintf(cfg.Progress, "lab: %s: %d%%\n", name, 100*(i+1)/len(p.tr.Requests))
+	} else {
+		tick := cfg.Tick
+		if tick <= 0 {
+			tick = time.Second
+		}
+		warm := make([]bool, 0, 1024)
+		errs := make([]error, workers)
+		var wg sync.WaitGroup
+		for i := 0; i < n; {
+			start := p.at[i]
+			start -= start % tick
+			j := i
+			for j < n && p.at[j] < start+tick {
+				j++
+			}
+			advance(start)
+			if setup.seq != nil {
+				for q := i; q < j; q++ {
+					setup.seq(q)
+				}
+			}
+			warm = slices.Grow(warm[:0], j-i)[:j-i]
+			lanes := min(workers, j-i)
+			for g := range lanes {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for q := i + g; q < j; q += lanes {
+						res, err := pl.Execute(ctx, task(q))
+						if err != nil {
+							errs[g] = fmt.Errorf("request %d (%s at %v): %w", q, p.keys[p.ks[q]].id, p.at[q], err)
+							return
+						}
+						warm[q-i] = res.Warm
+					}
+				}()
+			}
+			wg.Wait()
+			pl.Wait()
+			if err := errors.Join(errs...); err != nil {
+				return Result{}, err
+			}
+			mu.Lock()
+			for q := i; q < j; q++ {
+				l.requestServed(int(p.ks[q]), start, p.dur(q), warm[q-i])
+			}
+			mu.Unlock()
+			i = j
+			progress(i)
 		}
 	}
 	st := pl.Stats()
@@ -152,6 +226,11 @@ func runPool(p *prepared, cfg Config, name string, setup poolSetup) (Result, err
 	l.finish()
 	res := l.result(name)
 	mu.Unlock()
+	res.Concurrency = workers
+	if st.Tasks > 0 {
+		share := float64(droppedObservations(st)) / float64(st.Tasks)
+		res.PredictorDropShare = &share
+	}
 	if st.Prewarms > 0 {
 		acc := st.PredictionAccuracy
 		if math.IsNaN(acc) {

@@ -28,12 +28,26 @@ const (
 type protoKey struct {
 	usage    float64
 	usageMin int64 // minute index usage was last brought up to date
+	lastUse  time.Duration
 	warm     bool
 	version  uint64
 	prio     float64
 }
 
-func runPrototype(p *prepared, cfg Config) (Result, error) {
+func runPrototype(p *prepared, _ Config) (Result, error) {
+	return prototype(p, "prototype", false)
+}
+
+// runPrototypeCapped is the prototype's policy held to the lab's
+// capacity: a demand start into a full warm set first releases the warm
+// specialist the prototype values least — lowest 0.6·usage + 0.4·priority,
+// ties to the one used longest ago — and a workflow's next step is
+// pre-warmed only while there is room, like its other pre-warms.
+func runPrototypeCapped(p *prepared, _ Config) (Result, error) {
+	return prototype(p, "prototype-capped", true)
+}
+
+func prototype(p *prepared, name string, capped bool) (Result, error) {
 	l := newLedger(p.keys, p.span, p.cap)
 	ks := make([]protoKey, len(p.keys))
 	var always []int // high priority: candidates whatever their usage
@@ -82,9 +96,11 @@ func runPrototype(p *prepared, cfg Config) (Result, error) {
 		pk.usageMin = minute
 		return 0.6*pk.usage + 0.4*pk.prio
 	}
-	for i, r := range p.tr.Requests {
+	var warmKeys []int // capped: the warm set, for choosing a victim
+	for i, k32 := range p.ks {
+		at, dur := p.at[i], p.dur(i)
 		for {
-			s, ok := tl.due(r.At)
+			s, ok := tl.due(at)
 			if !ok {
 				break
 			}
@@ -92,19 +108,37 @@ func runPrototype(p *prepared, cfg Config) (Result, error) {
 				stop(s.key, s.at)
 			}
 		}
-		k := int(p.ks[i])
-		minute := int64(r.At / time.Minute)
+		k := int(k32)
+		minute := int64(at / time.Minute)
 		if !ks[k].warm {
-			start(k, r.At, false)
+			if capped && warm >= p.cap {
+				warmKeys = warmKeys[:0]
+				for j := range ks {
+					if ks[j].warm {
+						warmKeys = append(warmKeys, j)
+					}
+				}
+				v, vs := -1, 0.0
+				for _, j := range warmKeys {
+					sj := score(j, minute)
+					if v < 0 || sj < vs || sj == vs && ks[j].lastUse < ks[v].lastUse {
+						v, vs = j, sj
+					}
+				}
+				ks[v].version++ // its pending cooldown no longer applies
+				stop(v, at)
+			}
+			start(k, at, false)
 		}
 		wasPre := l.keys[k].prewarmed
-		hit := l.request(k, r.At, r.Duration)
+		hit := l.request(k, at, dur)
+		ks[k].lastUse = at
 		if wasPre {
 			usedPre++
 			decided++
 		}
 		// Usage: the task's response time includes its wait.
-		resp := r.Duration
+		resp := dur
 		if !hit {
 			resp += l.keys[k].coldStart
 		}
@@ -120,10 +154,11 @@ func runPrototype(p *prepared, cfg Config) (Result, error) {
 			used = append(used, k)
 		}
 		ks[k].usage = min(1, ks[k].usage+inc)
-		start(k, r.At, false) // refreshes its keep-alive
-		// Workflow step: pre-warm the next one (not bounded by the cap).
-		if n, ok := nextStep[k]; ok && !ks[n].warm {
-			start(n, r.At, true)
+		start(k, at, false) // refreshes its keep-alive
+		// Workflow step: pre-warm the next one (not bounded by the cap,
+		// except when capped).
+		if n, ok := nextStep[k]; ok && !ks[n].warm && (!capped || warm < p.cap) {
+			start(n, at, true)
 		}
 		// Intelligent warming while under the cap.
 		if warm < p.cap {
@@ -157,7 +192,7 @@ func runPrototype(p *prepared, cfg Config) (Result, error) {
 				return a.k - b.k
 			})
 			for _, c := range cands[:min(len(cands), protoBatch, p.cap-warm)] {
-				start(c.k, r.At, true)
+				start(c.k, at, true)
 			}
 		}
 	}
@@ -171,7 +206,7 @@ func runPrototype(p *prepared, cfg Config) (Result, error) {
 		}
 	}
 	l.finish()
-	res := l.result("prototype")
+	res := l.result(name)
 	if decided > 0 {
 		acc := float64(usedPre) / float64(decided)
 		res.PredictionAccuracy = &acc
@@ -186,8 +221,8 @@ func workflowSuccessors(p *prepared) map[int]int {
 	out := map[int]int{}
 	for _, wf := range p.workflows {
 		for j := 0; j+1 < len(wf); j++ {
-			a, okA := p.index[wf[j]]
-			b, okB := p.index[wf[j+1]]
+			a, okA := p.indexOf(wf[j])
+			b, okB := p.indexOf(wf[j+1])
 			if _, seen := out[a]; okA && okB && !seen {
 				out[a] = b
 			}

@@ -11,20 +11,6 @@ import (
 	"time"
 )
 
-// Azure2019Options tune ReadAzure2019.
-type Azure2019Options struct {
-	// Seed drives the placement of invocations inside their minute: the
-	// same input and Seed give the same stream.
-	Seed uint64
-	// DefaultColdStart is every function's cold start (the trace has
-	// none); 0 means 1 s, the BUMBA catalogue's 1000 ms.
-	DefaultColdStart time.Duration
-	// DefaultMemory is the memory of a function without a row in
-	// memory.csv (or of every function when memory is nil); 0 means 5 MiB,
-	// the BUMBA catalogue's warm memory.
-	DefaultMemory int64
-}
-
 // Names of the Azure 2019 identity columns, in the order they nest.
 const (
 	colOwner    = "HashOwner"
@@ -48,13 +34,13 @@ const (
 // ReadAzure2019 reads the Azure Functions 2019 per-minute format: the
 // invocation counts (required) and, optionally, per-function durations
 // and memory (nil readers use the defaults). See the package comment for
-// how counts become requests.
-func ReadAzure2019(invocations, durations, memory io.Reader, opt Azure2019Options) (*Trace, error) {
-	coldStart, defMem, err := defaults(opt.DefaultColdStart, opt.DefaultMemory)
+// how counts become requests and for the limits.
+func ReadAzure2019(invocations, durations, memory io.Reader, opt Options) (*Trace, error) {
+	o, err := opt.resolve()
 	if err != nil {
 		return nil, err
 	}
-	inv, err := readInvocations(invocations)
+	inv, err := readInvocations(invocations, o)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +57,12 @@ func ReadAzure2019(invocations, durations, memory io.Reader, opt Azure2019Option
 			return nil, err
 		}
 	}
+	return inv.trace(durs, mems, o), nil
+}
 
+// trace turns parsed counts into a trace, with each function's costs from
+// the side tables.
+func (inv *invocationCounts) trace(durs, mems *sideTable, o resolved) *Trace {
 	// Key: HashFunction when it alone tells the functions apart, else the
 	// whole owner/app/function path (for every function, so that keys
 	// have one form per trace).
@@ -81,28 +72,23 @@ func ReadAzure2019(invocations, durations, memory io.Reader, opt Azure2019Option
 	}
 	joined := len(fnSeen) != len(inv.funcs)
 
-	tmpl := make([]Request, len(inv.funcs))
+	specs := make([]Specialist, len(inv.funcs))
 	for i, f := range inv.funcs {
-		r := Request{Key: f.fn, Group: f.owner, Memory: defMem, ColdStart: coldStart}
+		s := Specialist{ID: f.fn, Group: f.owner, Memory: o.Memory, ColdStart: o.ColdStart}
 		if joined {
-			r.Key = f.owner + "/" + f.app + "/" + f.fn
+			s.ID = f.owner + "/" + f.app + "/" + f.fn
 		}
 		if v, ok := mems.lookup(f.owner, f.app, f.fn); ok {
-			r.Memory = v
+			s.Memory = v
 		}
 		if v, ok := durs.lookup(f.owner, f.app, f.fn); ok {
-			r.Duration = time.Duration(v)
+			s.Duration = time.Duration(v)
 		}
-		tmpl[i] = r
+		specs[i] = s
 	}
-	reqs := inv.spread(tmpl, opt.Seed)
-	keys := 0
-	for _, f := range inv.funcs {
-		if f.total > 0 {
-			keys++
-		}
-	}
-	return &Trace{Name: "azure2019", Source: sourceAzure2019, Requests: reqs, Keys: keys}, nil
+	t := &Trace{Name: "azure2019", Source: sourceAzure2019, Specialists: specs}
+	inv.spread(t, o.Seed)
+	return finish(t)
 }
 
 // function is one row of invocations.csv.
@@ -128,7 +114,7 @@ type invocationCounts struct {
 // minuteColumn reports whether a header name is a minute column, "N" or
 // "minute_N", and its N.
 func minuteColumn(name string) (n int, ok bool, err error) {
-	digits := strings.TrimPrefix(name, "minute_")
+	digits := strings.TrimPrefix(strings.ToLower(name), "minute_")
 	if digits == "" {
 		return 0, false, nil
 	}
@@ -144,7 +130,7 @@ func minuteColumn(name string) (n int, ok bool, err error) {
 	return n, true, nil
 }
 
-func readInvocations(r io.Reader) (*invocationCounts, error) {
+func readInvocations(r io.Reader, o resolved) (*invocationCounts, error) {
 	if r == nil {
 		return nil, malformed("invocations.csv", 1, "empty file (nil reader)")
 	}
@@ -213,8 +199,10 @@ func readInvocations(r io.Reader) (*invocationCounts, error) {
 				return nil, t.errorf("%s = %q: count not a non-negative integer", t.field(m.col), s)
 			case c < 0:
 				return nil, t.errorf("%s = %q: negative count", t.field(m.col), s)
-			case c > int64(maxRequests-inv.total):
-				return nil, t.errorf("%s = %q: more than %d invocations in all", t.field(m.col), s, maxRequests)
+			case c > int64(o.MaxPerMinute):
+				return nil, t.errorf("%s = %q: more than %d invocations of one function in one minute (the reader's MaxPerMinute)", t.field(m.col), s, o.MaxPerMinute)
+			case c > int64(o.MaxRequests-inv.total):
+				return nil, t.errorf("%s = %q: more than %d invocations in all (the reader's MaxRequests)", t.field(m.col), s, o.MaxRequests)
 			case c == 0:
 				continue
 			}
@@ -228,21 +216,26 @@ func readInvocations(r io.Reader) (*invocationCounts, error) {
 	if len(inv.funcs) == 0 {
 		return nil, malformed(t.input, t.line+1, "no function rows after the header")
 	}
+	if inv.total == 0 {
+		return nil, malformed(t.input, t.line, "no invocations: every count is 0")
+	}
 	return inv, nil
 }
 
-// spread turns the counts into requests: each invocation gets a uniform
-// random offset inside its minute, drawn minute by minute (ascending), and
-// inside a minute function by function in file order; then each minute is
-// sorted by (offset, key). tmpl[i] is function i's request.
-func (inv *invocationCounts) spread(tmpl []Request, seed uint64) []Request {
+// spread turns the counts into t's requests: each invocation gets a
+// uniform random offset inside its minute, drawn minute by minute
+// (ascending), and inside a minute function by function in file order;
+// then each minute is sorted by (offset, key). t.Specialists[i] is
+// function i.
+func (inv *invocationCounts) spread(t *Trace, seed uint64) {
+	specs := t.Specialists
 	// Rank functions by key, so that ties sort by key as integers.
-	byRank := make([]int, len(tmpl))
+	byRank := make([]int32, len(specs))
 	for i := range byRank {
-		byRank[i] = i
+		byRank[i] = int32(i)
 	}
-	slices.SortFunc(byRank, func(a, b int) int { return strings.Compare(tmpl[a].Key, tmpl[b].Key) })
-	rank := make([]uint64, len(tmpl))
+	slices.SortFunc(byRank, func(a, b int32) int { return strings.Compare(specs[a].ID, specs[b].ID) })
+	rank := make([]uint64, len(specs))
 	for r, i := range byRank {
 		rank[i] = uint64(r)
 	}
@@ -262,8 +255,10 @@ func (inv *invocationCounts) spread(tmpl []Request, seed uint64) []Request {
 		byMinute[next[c.minute]] = c
 		next[c.minute]++
 	}
+	inv.cells = nil
 
-	out := make([]Request, 0, inv.total)
+	t.At = make([]time.Duration, 0, inv.total)
+	t.Key = make([]int32, 0, inv.total)
 	buf := make([]uint64, 0, slices.Max(inv.perMinute))
 	rng := rand.New(rand.NewPCG(seed, pcgStream))
 	for j, m := range inv.minutes {
@@ -277,12 +272,10 @@ func (inv *invocationCounts) spread(tmpl []Request, seed uint64) []Request {
 		}
 		slices.Sort(buf)
 		for _, v := range buf {
-			q := tmpl[byRank[v&rankMask]]
-			q.At = base + time.Duration(v>>rankBits)
-			out = append(out, q)
+			t.At = append(t.At, base+time.Duration(v>>rankBits))
+			t.Key = append(t.Key, byRank[v&rankMask])
 		}
 	}
-	return out
 }
 
 // sideTable is durations.csv or memory.csv: one value per function (or per
@@ -306,7 +299,7 @@ func readSide(input string, r io.Reader, value string, limit, scale float64) (*s
 	s := &sideTable{vals: map[string]int64{}}
 	var idCols []int
 	for k, name := range []string{colOwner, colApp, colFunction} {
-		if c, ok := t.cols[name]; ok {
+		if c, ok := t.has(name); ok {
 			s.by[k] = true
 			idCols = append(idCols, c)
 		}

@@ -40,7 +40,7 @@ f2,o1,a2,10,1.5
 `
 )
 
-func read2019(t *testing.T, inv, dur, mem string, opt trace.Azure2019Options) *trace.Trace {
+func read2019(t *testing.T, inv, dur, mem string, opt trace.Options) *trace.Trace {
 	t.Helper()
 	tr, err := trace.ReadAzure2019(strings.NewReader(inv), reader(dur), reader(mem), opt)
 	require.NoError(t, err)
@@ -59,10 +59,11 @@ func reader(s string) io.Reader {
 // checkSorted checks the stream's order: by At, ties by Key.
 func checkSorted(t *testing.T, tr *trace.Trace) {
 	t.Helper()
-	for i := 1; i < len(tr.Requests); i++ {
-		a, b := &tr.Requests[i-1], &tr.Requests[i]
-		if a.At > b.At || a.At == b.At && a.Key > b.Key {
-			t.Fatalf("requests %d and %d out of order: %v %q, %v %q", i-1, i, a.At, a.Key, b.At, b.Key)
+	for i := 1; i < tr.Len(); i++ {
+		a, b := tr.At[i-1], tr.At[i]
+		ka, kb := tr.Specialists[tr.Key[i-1]].ID, tr.Specialists[tr.Key[i]].ID
+		if a > b || a == b && ka > kb {
+			t.Fatalf("requests %d and %d out of order: %v %q, %v %q", i-1, i, a, ka, b, kb)
 		}
 	}
 }
@@ -70,7 +71,7 @@ func checkSorted(t *testing.T, tr *trace.Trace) {
 // minuteKeys gives, minute by minute, the sorted keys of the requests.
 func minuteKeys(tr *trace.Trace) map[int][]string {
 	out := map[int][]string{}
-	for _, r := range tr.Requests {
+	for _, r := range all(tr) {
 		m := int(r.At / time.Minute)
 		out[m] = append(out[m], r.Key)
 	}
@@ -81,11 +82,11 @@ func minuteKeys(tr *trace.Trace) map[int][]string {
 }
 
 func TestAzure2019Small(t *testing.T) {
-	tr := read2019(t, inv2019, dur2019, mem2019, trace.Azure2019Options{Seed: 1, DefaultMemory: 7 << 20})
+	tr := read2019(t, inv2019, dur2019, mem2019, trace.Options{Seed: 1, Memory: 7 << 20})
 	assert.Equal(t, "azure2019", tr.Name)
 	assert.Contains(t, tr.Source, "CC-BY 4.0")
-	assert.Equal(t, 3, tr.Keys)
-	require.Len(t, tr.Requests, 8)
+	assert.Equal(t, 3, tr.Keys())
+	require.Len(t, all(tr), 8)
 	assert.Equal(t, map[int][]string{
 		0: {"f1", "f1", "f3"},
 		1: {"f2", "f2", "f2", "f3"},
@@ -98,16 +99,17 @@ func TestAzure2019Small(t *testing.T) {
 		"f2": {Key: "f2", Group: "o1", Memory: 3 << 19, ColdStart: time.Second, Duration: 2500 * time.Microsecond},
 		"f3": {Key: "f3", Group: "o2", Memory: 7 << 20, ColdStart: time.Second}, // no duration or memory row
 	}
-	for _, r := range tr.Requests {
+	for _, r := range all(tr) {
 		got := r
 		got.At = 0
 		assert.Equal(t, want[r.Key], got)
 		assert.Equal(t, pool.PriorityUnset, r.Priority)
 	}
 	// Strings are shared per function, not allocated per invocation.
-	for _, r := range tr.Requests[1:] {
-		if r.Key == tr.Requests[0].Key {
-			assert.Same(t, unsafeData(tr.Requests[0].Key), unsafeData(r.Key))
+	rs := all(tr)
+	for _, r := range rs[1:] {
+		if r.Key == rs[0].Key {
+			assert.Same(t, unsafeData(rs[0].Key), unsafeData(r.Key))
 		}
 	}
 }
@@ -117,7 +119,7 @@ func TestAzure2019Small(t *testing.T) {
 // minute, function by function in row order; then sorted per minute.
 func TestAzure2019Placement(t *testing.T) {
 	const seed = 42
-	tr := read2019(t, inv2019, "", "", trace.Azure2019Options{Seed: seed})
+	tr := read2019(t, inv2019, "", "", trace.Options{Seed: seed})
 	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
 	draw := func(minute int, keys ...string) []trace.Request {
 		var out []trace.Request
@@ -137,8 +139,8 @@ func TestAzure2019Placement(t *testing.T) {
 	want = append(want, draw(0, "f1", "f1", "f3")...)
 	want = append(want, draw(1, "f2", "f2", "f2", "f3")...)
 	want = append(want, draw(2, "f1")...)
-	require.Len(t, tr.Requests, len(want))
-	for i, r := range tr.Requests {
+	require.Len(t, all(tr), len(want))
+	for i, r := range all(tr) {
 		assert.Equal(t, want[i].At, r.At, "request %d", i)
 		assert.Equal(t, want[i].Key, r.Key, "request %d", i)
 		// Without durations.csv and memory.csv: the defaults.
@@ -153,7 +155,7 @@ func TestAzure2019ColumnsByName(t *testing.T) {
 3,2.5,f2,a2,o1
 `
 	for seed := range uint64(5) {
-		opt := trace.Azure2019Options{Seed: seed}
+		opt := trace.Options{Seed: seed}
 		a := read2019(t, inv2019, dur2019, mem2019, opt)
 		b := read2019(t, inv2019Shuffled, shuffledDur, mem2019, opt)
 		require.Equal(t, a, b, "seed %d", seed)
@@ -163,19 +165,19 @@ func TestAzure2019ColumnsByName(t *testing.T) {
 func TestAzure2019MinuteOrigin(t *testing.T) {
 	// Minute columns out of order and with a gap: the smallest is t = 0,
 	// the missing minute 482 is empty.
-	tr := read2019(t, "HashOwner,HashApp,HashFunction,483,481\no,a,f,1,2\n", "", "", trace.Azure2019Options{})
+	tr := read2019(t, "HashOwner,HashApp,HashFunction,483,481\no,a,f,1,2\n", "", "", trace.Options{})
 	assert.Equal(t, map[int][]string{0: {"f", "f"}, 2: {"f"}}, minuteKeys(tr))
 	// A function without invocations is no key.
-	tr = read2019(t, "HashOwner,HashApp,HashFunction,0\no,a,f,1\no,a,g,0\n", "", "", trace.Azure2019Options{})
-	assert.Equal(t, 1, tr.Keys)
-	assert.Len(t, tr.Requests, 1)
+	tr = read2019(t, "HashOwner,HashApp,HashFunction,0\no,a,f,1\no,a,g,0\n", "", "", trace.Options{})
+	assert.Equal(t, 1, tr.Keys())
+	assert.Len(t, all(tr), 1)
 }
 
 func TestAzure2019JoinedKeys(t *testing.T) {
 	// f appears under two owners: every key becomes owner/app/function.
 	inv := "HashOwner,HashApp,HashFunction,1\no1,a1,f,1\no2,a2,f,1\no2,a2,g,1\n"
-	tr := read2019(t, inv, "", "", trace.Azure2019Options{})
-	assert.Equal(t, 3, tr.Keys)
+	tr := read2019(t, inv, "", "", trace.Options{})
+	assert.Equal(t, 3, tr.Keys())
 	assert.ElementsMatch(t, []string{"o1/a1/f", "o2/a2/f", "o2/a2/g"}, minuteKeys(tr)[0])
 }
 
@@ -183,9 +185,9 @@ func TestAzure2019MemoryPerApp(t *testing.T) {
 	// The public dataset's memory file has no HashFunction: per app.
 	inv := "HashOwner,HashApp,HashFunction,1\no1,a1,f,1\no1,a1,g,1\no2,a2,h,1\n"
 	mem := "HashOwner,HashApp,SampleCount,AverageAllocatedMb\no1,a1,5,64\n"
-	tr := read2019(t, inv, "", mem, trace.Azure2019Options{DefaultColdStart: 3 * time.Second})
+	tr := read2019(t, inv, "", mem, trace.Options{ColdStart: 3 * time.Second})
 	got := map[string]int64{}
-	for _, r := range tr.Requests {
+	for _, r := range all(tr) {
 		got[r.Key] = r.Memory
 		assert.Equal(t, 3*time.Second, r.ColdStart)
 	}
@@ -209,12 +211,12 @@ func TestAzure2019Determinism(t *testing.T) {
 		b.WriteString("\n")
 	}
 	inv := b.String()
-	a := read2019(t, inv, "", "", trace.Azure2019Options{Seed: 1})
-	again := read2019(t, inv, "", "", trace.Azure2019Options{Seed: 1})
-	other := read2019(t, inv, "", "", trace.Azure2019Options{Seed: 2})
+	a := read2019(t, inv, "", "", trace.Options{Seed: 1})
+	again := read2019(t, inv, "", "", trace.Options{Seed: 1})
+	other := read2019(t, inv, "", "", trace.Options{Seed: 2})
 	require.Equal(t, a, again, "same seed, same stream")
-	require.Len(t, other.Requests, len(a.Requests))
-	assert.NotEqual(t, a.Requests, other.Requests, "another seed, another order")
+	require.Len(t, all(other), len(all(a)))
+	assert.NotEqual(t, all(a), all(other), "another seed, another order")
 	assert.Equal(t, minuteKeys(a), minuteKeys(other), "same per-minute counts")
 }
 
@@ -252,7 +254,7 @@ func TestAzure2019Malformed(t *testing.T) {
 		{"memory empty", head + "o,a,f,1,2\n", "", "\n\n", "memory.csv: line 1: empty file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := trace.ReadAzure2019(strings.NewReader(tc.inv), reader(tc.dur), reader(tc.mem), trace.Azure2019Options{})
+			_, err := trace.ReadAzure2019(strings.NewReader(tc.inv), reader(tc.dur), reader(tc.mem), trace.Options{})
 			require.ErrorIs(t, err, trace.ErrMalformed)
 			assert.Contains(t, err.Error(), tc.want)
 		})
@@ -260,11 +262,11 @@ func TestAzure2019Malformed(t *testing.T) {
 }
 
 func TestAzure2019Options(t *testing.T) {
-	_, err := trace.ReadAzure2019(strings.NewReader(inv2019), nil, nil, trace.Azure2019Options{DefaultColdStart: -1})
+	_, err := trace.ReadAzure2019(strings.NewReader(inv2019), nil, nil, trace.Options{ColdStart: -1})
 	require.Error(t, err)
 	assert.NotErrorIs(t, err, trace.ErrMalformed)
-	_, err = trace.ReadAzure2019(strings.NewReader(inv2019), nil, nil, trace.Azure2019Options{DefaultMemory: -1})
+	_, err = trace.ReadAzure2019(strings.NewReader(inv2019), nil, nil, trace.Options{Memory: -1})
 	require.Error(t, err)
-	_, err = trace.ReadAzure2019(nil, nil, nil, trace.Azure2019Options{})
+	_, err = trace.ReadAzure2019(nil, nil, nil, trace.Options{})
 	require.ErrorIs(t, err, trace.ErrMalformed)
 }

@@ -20,11 +20,11 @@ B,g1,2.5,0.5
 A,f1,12,2
 B,g1,2.75,0.75
 `
-	tr, err := trace.ReadAzure2021(strings.NewReader(in), trace.Azure2021Options{})
+	tr, err := trace.ReadAzure2021(strings.NewReader(in), trace.Options{})
 	require.NoError(t, err)
 	assert.Equal(t, "azure2021", tr.Name)
 	assert.Contains(t, tr.Source, "CC-BY 4.0")
-	assert.Equal(t, 3, tr.Keys)
+	assert.Equal(t, 3, tr.Keys())
 	r := func(at, dur time.Duration, key, group string) trace.Request {
 		return trace.Request{At: at, Key: key, Group: group, Memory: 5 << 20, ColdStart: time.Second, Duration: dur}
 	}
@@ -35,19 +35,19 @@ B,g1,2.75,0.75
 		r(0, 750*time.Millisecond, "g1", "B"),
 		r(8*time.Second, 2*time.Second, "f1", "A"),
 		r(8*time.Second, 500*time.Millisecond, "f2", "A"),
-	}, tr.Requests)
+	}, all(tr))
 }
 
 func TestAzure2021ColumnsAndKeys(t *testing.T) {
 	// Columns by name; f under two apps: keys become app/func.
 	in := "duration,end_timestamp,func,app,extra\n1,3,f,B,x\n1,1,f,A,y\n"
-	tr, err := trace.ReadAzure2021(strings.NewReader(in), trace.Azure2021Options{DefaultColdStart: 2 * time.Second, DefaultMemory: 1 << 30})
+	tr, err := trace.ReadAzure2021(strings.NewReader(in), trace.Options{ColdStart: 2 * time.Second, Memory: 1 << 30})
 	require.NoError(t, err)
 	assert.Equal(t, []trace.Request{
 		{At: 0, Key: "A/f", Group: "A", Memory: 1 << 30, ColdStart: 2 * time.Second, Duration: time.Second},
 		{At: 2 * time.Second, Key: "B/f", Group: "B", Memory: 1 << 30, ColdStart: 2 * time.Second, Duration: time.Second},
-	}, tr.Requests)
-	assert.Equal(t, 2, tr.Keys)
+	}, all(tr))
+	assert.Equal(t, 2, tr.Keys())
 }
 
 func TestAzure2021Malformed(t *testing.T) {
@@ -63,12 +63,12 @@ func TestAzure2021Malformed(t *testing.T) {
 		{"empty app", head + "a,f,1,1\n,f,1,1\n", `line 3: empty column 1 ("app")`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := trace.ReadAzure2021(strings.NewReader(tc.in), trace.Azure2021Options{})
+			_, err := trace.ReadAzure2021(strings.NewReader(tc.in), trace.Options{})
 			require.ErrorIs(t, err, trace.ErrMalformed)
 			assert.Contains(t, err.Error(), tc.want)
 		})
 	}
-	_, err := trace.ReadAzure2021(strings.NewReader(head+"a,f,1,1\n"), trace.Azure2021Options{DefaultMemory: -1})
+	_, err := trace.ReadAzure2021(strings.NewReader(head+"a,f,1,1\n"), trace.Options{Memory: -1})
 	require.Error(t, err)
 	assert.NotErrorIs(t, err, trace.ErrMalformed)
 }

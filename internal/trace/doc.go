@@ -1,12 +1,31 @@
-// Package trace turns workload traces into time-ordered streams of requests
-// for replaying warm-set policies: real serverless traces (Azure Functions
-// 2019 and 2021), a key-only cache trace (cache2k web07) and the simulated
-// BUMBA workload. Each Request is one task: when it arrives (At, an offset
-// from the start of the trace), which specialist it needs (Key), that
+// Package trace turns workload traces into time-ordered sequences of
+// requests for replaying warm-set policies: real serverless traces (Azure
+// Functions 2019 in the public dataset's and invitro's layouts, Azure
+// Functions 2021), cache traces (one key per line, the ARC format, CSV of
+// timestamp and key), a synthetic Azure-style day and the simulated BUMBA
+// workload. Each request is one task: when it arrives (At, an offset from
+// the start of the trace), which specialist it needs (Key), that
 // specialist's department (Group), what keeping it warm costs (Memory) and
-// what starting it costs (ColdStart), how long the task runs (Duration) and
-// its Priority. A Trace's Requests are sorted by At; Keys counts the
-// distinct keys among them.
+// what starting it costs (ColdStart), how long the task runs (Duration)
+// and its Priority.
+//
+// A Trace holds its requests by column: At and Key (an index into
+// Specialists, numbered in the order of first request) for every request,
+// 12 bytes each, plus Durations and Priorities only when they differ per
+// request. Trace.Request and Trace.All assemble Request values.
+//
+// # Bounds
+//
+// Readers read their input as a stream (a CSV record or a line at a
+// time; nothing is read whole) and hold only the trace they build, and
+// what sorting it needs. Options.MaxRequests (DefaultMaxRequests, 2^27)
+// bounds the requests of any trace; Options.MaxPerMinute
+// (DefaultMaxPerMinute, 2^20) bounds one Azure 2019 count, so that a count
+// cannot amplify a few bytes of input into gigabytes; a line of a keys,
+// ARC or CSV trace is at most 64 KiB and a record of the Azure CSV files
+// at most 1 MiB; an ARC line names at most 2^20 blocks. Beyond a bound a
+// reader returns an error wrapping ErrMalformed that names the line (and
+// the column) where the bound was crossed.
 //
 // Every modelling choice is listed below. Where a trace lacks a figure the
 // readers fall back on the BUMBA catalogue's reference costs: 5 MiB of warm
@@ -18,9 +37,12 @@
 // invocations.csv has one row per function, identified by HashOwner,
 // HashApp and HashFunction, and one column per minute of the day holding
 // the number of invocations in that minute. Columns are found by header
-// name, never by position (the public dataset and derived samples order
-// them differently); other columns, such as Trigger, are ignored. A
-// minute column is named "N" or "minute_N" (e.g. "480" or "minute_480").
+// name, never by position, and without regard to case (the public
+// dataset, invitro's samples and invitro's own tools order and spell them
+// differently); other columns, such as Trigger, are ignored. A minute
+// column is named "N" or "minute_N" (e.g. "480", "1" … "1440" for a
+// public day, or "minute_1" … "minute_1440" as invitro's sized samples
+// have them).
 // The smallest minute present — the first minute column in the public
 // dataset and in the embedded sample — is t = 0: minute N covers
 // [N−N0, N−N0+1) minutes. Minutes absent from the header count as zero.
@@ -53,23 +75,32 @@
 //     invitro samples have all three, the public dataset's memory file is
 //     per app, and then every function of an app gets its app's value. A
 //     function without a row, or every function when memory is nil, gets
-//     DefaultMemory (5 MiB). Rows for functions not in invocations.csv
+//     Options.Memory (5 MiB). Rows for functions not in invocations.csv
 //     are ignored.
 //   - Duration is the function's Average (ms) from durations.csv, matched
 //     in the same way; 0 without a row or when durations is nil. Rows are
 //     per function: every invocation of a function gets its average.
-//   - ColdStart is DefaultColdStart (1 s when 0) for every function: the
+//   - ColdStart is Options.ColdStart (1 s when 0) for every function: the
 //     dataset records no cold-start times, so the BUMBA seed's 1000 ms
 //     stands in.
 //   - Priority is PriorityUnset.
-//   - Keys counts the functions with at least one invocation.
+//   - Specialists are the functions with at least one invocation.
 //
 // The embedded 8-hour sample holds 3,037,902 invocations (1.9 M of them of
-// one function). The reader keeps one Request per invocation (72 bytes
-// each) in a slice sized exactly from the counts; Key and Group strings
-// are shared per function; each minute is sorted as packed integers
-// (offset << 28 | rank of the key), so no per-invocation allocation
-// happens. At most 2^28 invocations and 2^28 functions are accepted.
+// one function). The reader keeps the non-zero counts, then writes the
+// columns sized exactly from them; each minute is sorted as packed
+// integers (offset << 28 | rank of the key), so no per-invocation
+// allocation happens. At most 2^28 functions are accepted; a file whose
+// every count is 0 is refused.
+//
+// Open and Detect find the files of one trace (Azure2019Files) in the
+// three known layouts: invocations.csv with durations.csv and memory.csv
+// (invitro's samples); N_inv.csv with N_run.csv and N_mem.csv (invitro's
+// sized samples, memory per app); invocations_per_function_md.anon.dNN.csv
+// with function_durations_percentiles.anon.dNN.csv and
+// app_memory_percentiles.anon.dNN.csv (the public dataset's days). The
+// durations and memory files are optional; Source says when one is
+// missing.
 //
 // # Azure Functions 2021 (ReadAzure2021)
 //
@@ -83,13 +114,28 @@
 // owner). Duration is the row's duration; Memory and ColdStart come from
 // the options (5 MiB, 1 s); Priority is unset.
 //
-// # Key traces (ReadKeys)
+// # Key traces (ReadKeys) and ARC traces (ReadARC)
 //
 // One decimal integer key per line (optional '-', digits; surrounding
 // blanks and '\r' ignored), no timestamps. Access i (from 0) is at
 // i × Spacing (1 s by default); Key is the line's text, so "007" and "7"
 // differ; Group is "keys"; Memory and ColdStart come from the options
-// (5 MiB, 1 s); Duration is 0; Priority unset.
+// (5 MiB, 1 s: a start lasts one access gap unless ColdStart says
+// otherwise); Duration is 0; Priority unset.
+//
+// An ARC trace line "start count ignored request" is count accesses to
+// blocks start … start+count−1, each block a key (its decimal number),
+// placed like a key trace's accesses; Group is "arc".
+//
+// # Timestamped key traces (ReadCSV)
+//
+// A CSV of a timestamp in seconds and a key per line (further fields
+// ignored; an optional header naming the columns). See ReadCSV.
+//
+// # The synthetic Azure-style day (Synthetic)
+//
+// Generated per-minute counts, placed as Azure 2019 invocations are; for
+// measuring the lab at the scale of a public day. See Synthetic.
 //
 // # The simulated BUMBA workload (FromWorkload)
 //
@@ -109,12 +155,17 @@
 // empty identity field, a count that is not a non-negative integer, a
 // value that is negative, not a finite number or too large, a function on
 // two rows, a header without rows (for invocations and the 2021 format),
-// an empty line or a non-decimal key. A header-only durations.csv or
-// memory.csv is fine: every function takes the default.
+// an empty line or a non-decimal key, a line or record or count past a
+// bound (see Bounds). A header-only durations.csv or memory.csv is fine:
+// every function takes the default. Every reader has a fuzz target
+// (fuzz_test.go) checking that it never panics and that what it accepts
+// is a well-formed trace within the bounds.
 //
 // # Embedded and on-disk traces
 //
 // Embedded returns the project's own copies of the traces, kept in data/
-// with their sources and licences (data/README.md); Open reads the same
-// formats from disk, or generates the BUMBA workload.
+// with their sources and licences (data/README.md); Open reads every
+// format from disk (Detect telling the format from a directory's files or
+// a file's name and first line), or generates the BUMBA workload or the
+// synthetic day.
 package trace

@@ -16,19 +16,19 @@ import (
 
 // Figures from data/README.md, checked against the files.
 func TestEmbeddedAzure2019(t *testing.T) {
-	tr, err := trace.Embedded("azure2019", 1)
+	tr, err := trace.Embedded("azure2019", trace.Options{Seed: 1})
 	require.NoError(t, err)
 	assert.Equal(t, "azure2019", tr.Name)
 	assert.Contains(t, tr.Source, "163911a85008446394bb3d7f2ae4695763ad6c05")
 	assert.Contains(t, tr.Source, "CC-BY 4.0")
-	require.Len(t, tr.Requests, 3_037_902)
-	assert.Equal(t, 500, tr.Keys)
+	require.Equal(t, 3_037_902, tr.Len())
+	assert.Equal(t, 500, tr.Keys())
 	checkSorted(t, tr)
 
 	perKey := map[string]int{}
 	groups := map[string]bool{}
 	minutes := make([]int, 480)
-	for _, r := range tr.Requests {
+	for _, r := range tr.All() {
 		perKey[r.Key]++
 		groups[r.Group] = true
 		if r.At < 0 || r.At >= 480*time.Minute {
@@ -57,9 +57,9 @@ func TestEmbeddedAzure2019(t *testing.T) {
 
 	// Two functions checked by hand against durations.csv and memory.csv.
 	find := func(key string) trace.Request {
-		i := slices.IndexFunc(tr.Requests, func(r trace.Request) bool { return r.Key == key })
+		i := slices.IndexFunc(tr.Specialists, func(s trace.Specialist) bool { return s.ID == key })
 		require.GreaterOrEqual(t, i, 0, key)
-		return tr.Requests[i]
+		return tr.Request(slices.Index(tr.Key, int32(i)))
 	}
 	r := find("6b6c3f35ccaa762d1cebb1c4afc9f45390be2e63a3eb7b837ffc8844f905e497") // durations.csv line 2
 	assert.Equal(t, 3*time.Millisecond, r.Duration)
@@ -74,48 +74,49 @@ func TestEmbeddedAzure2019(t *testing.T) {
 			t.Skip("two more reads of 3 M invocations; the small inputs cover determinism too")
 		}
 		// The same files read from disk (a trailing slash is fine).
-		again, err := trace.Open("azure2019", "data/azure2019/", 1)
+		again, err := trace.Open("azure2019", "data/azure2019/", trace.Options{Seed: 1})
 		require.NoError(t, err)
-		require.True(t, slices.Equal(tr.Requests, again.Requests), "same seed, same stream")
+		require.Equal(t, tr.Specialists, again.Specialists)
+		require.True(t, slices.Equal(tr.At, again.At) && slices.Equal(tr.Key, again.Key), "same seed, same stream")
 		assert.Contains(t, again.Source, "read from data/azure2019/")
-		other, err := trace.Embedded("azure2019", 2)
+		other, err := trace.Embedded("azure2019", trace.Options{Seed: 2})
 		require.NoError(t, err)
-		require.Len(t, other.Requests, len(tr.Requests))
-		assert.False(t, slices.Equal(tr.Requests, other.Requests), "another seed, another order")
+		require.Equal(t, tr.Len(), other.Len())
+		assert.False(t, slices.Equal(tr.At, other.At) && slices.Equal(tr.Key, other.Key), "another seed, another order")
 		otherMinutes := make([]int, 480)
-		for _, r := range other.Requests {
-			otherMinutes[r.At/time.Minute]++
+		for _, at := range other.At {
+			otherMinutes[at/time.Minute]++
 		}
 		assert.Equal(t, minutes, otherMinutes, "same per-minute counts")
 	})
 }
 
 func TestEmbeddedAzure2021(t *testing.T) {
-	tr, err := trace.Embedded("azure2021", 0)
+	tr, err := trace.Embedded("azure2021", trace.Options{Seed: 0})
 	require.NoError(t, err)
-	assert.Len(t, tr.Requests, 199)
-	assert.Equal(t, 31, tr.Keys)
+	assert.Len(t, all(tr), 199)
+	assert.Equal(t, 31, tr.Keys())
 	assert.Contains(t, tr.Source, "a1df629445ff7aa996ae1cf411dabc5a8c30376f")
 	checkSorted(t, tr)
-	assert.Equal(t, time.Duration(0), tr.Requests[0].At)
+	assert.Equal(t, time.Duration(0), all(tr)[0].At)
 	groups := map[string]bool{}
-	for _, r := range tr.Requests {
+	for _, r := range all(tr) {
 		groups[r.Group] = true
 	}
 	assert.Len(t, groups, 13, "apps")
 }
 
 func TestEmbeddedKeys(t *testing.T) {
-	tr, err := trace.Embedded("keys", 0)
+	tr, err := trace.Embedded("keys", trace.Options{Seed: 0})
 	require.NoError(t, err)
-	assert.Len(t, tr.Requests, 76_118)
-	assert.Equal(t, 20_484, tr.Keys)
+	assert.Len(t, all(tr), 76_118)
+	assert.Equal(t, 20_484, tr.Keys())
 	assert.Contains(t, tr.Source, "headissue GmbH")
-	assert.Equal(t, 76_117*time.Second, tr.Requests[len(tr.Requests)-1].At)
+	assert.Equal(t, 76_117*time.Second, tr.At[tr.Len()-1])
 }
 
 func TestEmbeddedUnknown(t *testing.T) {
-	_, err := trace.Embedded("azure2020", 0)
+	_, err := trace.Embedded("azure2020", trace.Options{Seed: 0})
 	assert.ErrorContains(t, err, "azure2019, azure2021, keys, bumba")
 }
 
@@ -156,42 +157,42 @@ func TestOpen(t *testing.T) {
 	write("az/invocations.csv", inv2019)
 	write("az/durations.csv", dur2019)
 	write("az/memory.csv", mem2019)
-	tr, err := trace.Open("azure2019", filepath.Join(dir, "az"), 3)
+	tr, err := trace.Open("azure2019", filepath.Join(dir, "az"), trace.Options{Seed: 3})
 	require.NoError(t, err)
-	want := read2019(t, inv2019, dur2019, mem2019, trace.Azure2019Options{Seed: 3})
-	assert.Equal(t, want.Requests, tr.Requests)
+	want := read2019(t, inv2019, dur2019, mem2019, trace.Options{Seed: 3})
+	assert.Equal(t, all(want), all(tr))
 	assert.Contains(t, tr.Source, "read from "+filepath.Join(dir, "az"))
 
 	p := write("a.csv", "app,func,end_timestamp,duration\na,f,1,1\n")
-	tr, err = trace.Open("azure2021", p, 0)
+	tr, err = trace.Open("azure2021", p, trace.Options{Seed: 0})
 	require.NoError(t, err)
-	assert.Len(t, tr.Requests, 1)
+	assert.Len(t, all(tr), 1)
 
 	p = write("k.txt", "1\n2\n1\n")
-	tr, err = trace.Open("keys", p, 0)
+	tr, err = trace.Open("keys", p, trace.Options{Seed: 0})
 	require.NoError(t, err)
-	assert.Equal(t, 2, tr.Keys)
+	assert.Equal(t, 2, tr.Keys())
 
 	p = write("bad.txt", "1\nx\n")
-	_, err = trace.Open("keys", p, 0)
+	_, err = trace.Open("keys", p, trace.Options{Seed: 0})
 	require.ErrorIs(t, err, trace.ErrMalformed)
 	assert.ErrorContains(t, err, "line 2")
 
-	_, err = trace.Open("azure2019", filepath.Join(dir, "nowhere"), 0)
+	_, err = trace.Open("azure2019", filepath.Join(dir, "nowhere"), trace.Options{})
 	require.ErrorIs(t, err, os.ErrNotExist)
-	_, err = trace.Open("parquet", p, 0)
-	assert.ErrorContains(t, err, `unknown format "parquet": want one of azure2019, azure2021, keys, bumba`)
+	_, err = trace.Open("parquet", p, trace.Options{Seed: 0})
+	assert.ErrorContains(t, err, `format "parquet": want one of azure2019, azure2021, keys, arc, csv, bumba, synthetic`)
 }
 
 func BenchmarkReadAzure2019Embedded(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		tr, err := trace.Embedded("azure2019", 1)
+		tr, err := trace.Embedded("azure2019", trace.Options{Seed: 1})
 		if err != nil {
 			b.Fatal(err)
 		}
-		if len(tr.Requests) != 3_037_902 {
-			b.Fatal(len(tr.Requests))
+		if tr.Len() != 3_037_902 {
+			b.Fatal(tr.Len())
 		}
 	}
 }

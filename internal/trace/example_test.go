@@ -7,12 +7,12 @@ import (
 )
 
 func Example() {
-	tr, err := trace.Embedded("azure2021", 0)
+	tr, err := trace.Embedded("azure2021", trace.Options{Seed: 0})
 	if err != nil {
 		panic(err)
 	}
-	first := tr.Requests[0]
-	fmt.Println(tr.Name, len(tr.Requests), "requests over", tr.Keys, "keys")
+	first := all(tr)[0]
+	fmt.Println(tr.Name, len(all(tr)), "requests over", tr.Keys(), "keys")
 	fmt.Println(first.At, first.Key[:8], first.Group[:8], first.Duration, first.ColdStart, first.Memory>>20, "MiB")
 	// Output:
 	// azure2021 199 requests over 31 keys

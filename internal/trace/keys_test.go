@@ -12,24 +12,24 @@ import (
 )
 
 func TestKeysSmall(t *testing.T) {
-	tr, err := trace.ReadKeys(strings.NewReader("17\n-3\r\n17\n 0042 \n5"), trace.KeysOptions{
+	tr, err := trace.ReadKeys(strings.NewReader("17\n-3\r\n17\n 0042 \n5"), trace.Options{
 		Spacing: 10 * time.Millisecond, ColdStart: 2 * time.Second, Memory: 1 << 20,
 	})
 	require.NoError(t, err)
 	r := func(i int, key string) trace.Request {
 		return trace.Request{At: time.Duration(i) * 10 * time.Millisecond, Key: key, Group: "keys", Memory: 1 << 20, ColdStart: 2 * time.Second}
 	}
-	assert.Equal(t, []trace.Request{r(0, "17"), r(1, "-3"), r(2, "17"), r(3, "0042"), r(4, "5")}, tr.Requests)
-	assert.Equal(t, 4, tr.Keys)
+	assert.Equal(t, []trace.Request{r(0, "17"), r(1, "-3"), r(2, "17"), r(3, "0042"), r(4, "5")}, all(tr))
+	assert.Equal(t, 4, tr.Keys())
 	assert.Equal(t, "keys", tr.Name)
-	assert.Same(t, unsafeData(tr.Requests[0].Key), unsafeData(tr.Requests[2].Key), "one string per key")
+	assert.Same(t, unsafeData(all(tr)[0].Key), unsafeData(all(tr)[2].Key), "one string per key")
 
-	tr, err = trace.ReadKeys(strings.NewReader("1\n2\n"), trace.KeysOptions{})
+	tr, err = trace.ReadKeys(strings.NewReader("1\n2\n"), trace.Options{})
 	require.NoError(t, err)
 	assert.Equal(t, []trace.Request{
 		{At: 0, Key: "1", Group: "keys", Memory: 5 << 20, ColdStart: time.Second},
 		{At: time.Second, Key: "2", Group: "keys", Memory: 5 << 20, ColdStart: time.Second},
-	}, tr.Requests, "defaults: 1 s apart, 5 MiB, 1 s cold start")
+	}, all(tr), "defaults: 1 s apart, 5 MiB, 1 s cold start")
 }
 
 func TestKeysMalformed(t *testing.T) {
@@ -42,16 +42,16 @@ func TestKeysMalformed(t *testing.T) {
 		{"word", "1\nabc", `keys: line 2: key "abc" is not a decimal integer`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := trace.ReadKeys(strings.NewReader(tc.in), trace.KeysOptions{})
+			_, err := trace.ReadKeys(strings.NewReader(tc.in), trace.Options{})
 			require.ErrorIs(t, err, trace.ErrMalformed)
 			assert.Contains(t, err.Error(), tc.want)
 		})
 	}
-	for _, opt := range []trace.KeysOptions{{Spacing: -1}, {ColdStart: -1}, {Memory: -1}} {
+	for _, opt := range []trace.Options{{Spacing: -1}, {ColdStart: -1}, {Memory: -1}} {
 		_, err := trace.ReadKeys(strings.NewReader("1\n"), opt)
 		require.Error(t, err)
 		assert.NotErrorIs(t, err, trace.ErrMalformed)
 	}
-	_, err := trace.ReadKeys(strings.NewReader("1\n2\n3\n"), trace.KeysOptions{Spacing: time.Duration(1 << 62)})
+	_, err := trace.ReadKeys(strings.NewReader("1\n2\n3\n"), trace.Options{Spacing: time.Duration(1 << 62)})
 	assert.ErrorContains(t, err, "overflow")
 }

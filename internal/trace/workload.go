@@ -1,12 +1,12 @@
 package trace
 
 import (
-	"cmp"
-	"slices"
+	"math"
 	"time"
 
 	"github.com/bumba/pooling/internal/catalog"
 	"github.com/bumba/pooling/internal/workload"
+	"github.com/bumba/pooling/pool"
 )
 
 const sourceBumba = "simulated BUMBA workload (internal/workload over the embedded specialist catalogue); generated, no external data"
@@ -35,8 +35,10 @@ func FromWorkload(cat *catalog.Catalog, events []workload.Event) *Trace {
 			}
 		}
 	}
-	reqs := make([]Request, len(events))
-	for i, e := range events {
+	b := newBuilder("bumba", sourceBumba, "bumba", math.MaxInt)
+	t := b.t
+	t.Priorities = make([]pool.Priority, 0, len(events))
+	for _, e := range events {
 		key := e.Task.Specialist
 		if key == "" {
 			var ok bool
@@ -44,12 +46,11 @@ func FromWorkload(cat *catalog.Catalog, events []workload.Event) *Trace {
 				key = e.Task.Department
 			}
 		}
-		reqs[i] = Request{
-			At: e.At, Key: key, Group: e.Task.Department,
-			Memory: memory, ColdStart: coldStart, Duration: task,
-			Priority: e.Task.Priority,
-		}
+		k := b.specialist(key, e.Task.Department, memory, coldStart)
+		t.Specialists[k].Duration = task
+		_ = b.add(0, e.At, k)
+		t.Priorities = append(t.Priorities, e.Task.Priority)
 	}
-	slices.SortStableFunc(reqs, func(a, b Request) int { return cmp.Compare(a.At, b.At) })
-	return &Trace{Name: "bumba", Source: sourceBumba, Requests: reqs, Keys: countKeys(reqs)}
+	sortByTime(t, nil)
+	return finish(t)
 }

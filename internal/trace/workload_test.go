@@ -34,11 +34,11 @@ func TestFromWorkloadSmall(t *testing.T) {
 		{At: time.Second, Key: firstOfDept, Group: dept, Memory: 5 << 20, ColdStart: time.Second, Duration: 100 * time.Millisecond, Priority: pool.PriorityHigh},
 		{At: time.Second, Key: "NOWHERE", Group: "NOWHERE", Memory: 5 << 20, ColdStart: time.Second, Duration: 100 * time.Millisecond},
 		{At: 2 * time.Second, Key: named.ID, Group: named.Department, Memory: c.WarmMemoryBytes, ColdStart: c.ColdStart, Duration: c.Task, Priority: pool.PriorityLow},
-	}, tr.Requests)
-	assert.Equal(t, 3, tr.Keys)
+	}, all(tr))
+	assert.Equal(t, 3, tr.Keys())
 
 	tr = trace.FromWorkload(nil, events[:2])
-	assert.Equal(t, trace.Request{At: time.Second, Key: dept, Group: dept, Memory: 5 << 20, ColdStart: time.Second, Priority: pool.PriorityHigh}, tr.Requests[0])
+	assert.Equal(t, trace.Request{At: time.Second, Key: dept, Group: dept, Memory: 5 << 20, ColdStart: time.Second, Priority: pool.PriorityHigh}, all(tr)[0])
 }
 
 func TestFromWorkloadGenerated(t *testing.T) {
@@ -52,11 +52,11 @@ func TestFromWorkloadGenerated(t *testing.T) {
 	require.Positive(t, sum.DepartmentOnly)
 
 	tr := trace.FromWorkload(cat, events)
-	require.Len(t, tr.Requests, sum.Tasks)
+	require.Len(t, all(tr), sum.Tasks)
 	checkSortedByAt(t, tr)
 	perKey := map[string]int{}
 	perPriority := map[pool.Priority]int{}
-	for i, r := range tr.Requests {
+	for i, r := range all(tr) {
 		e := events[i] // already sorted: the order is kept
 		assert.Equal(t, e.At, r.At)
 		assert.Equal(t, e.Task.Department, r.Group)
@@ -69,23 +69,23 @@ func TestFromWorkloadGenerated(t *testing.T) {
 		perPriority[r.Priority]++
 	}
 	assert.Equal(t, sum.TasksPerPriority, perPriority)
-	assert.Len(t, perKey, tr.Keys)
+	assert.Len(t, perKey, tr.Keys())
 
-	same, err := trace.Embedded("bumba", 7)
+	same, err := trace.Embedded("bumba", trace.Options{Seed: 7})
 	require.NoError(t, err)
-	assert.Equal(t, tr.Requests, same.Requests)
+	assert.Equal(t, all(tr), all(same))
 	assert.Contains(t, same.Source, "Seed 7")
-	opened, err := trace.Open("bumba", "", 7)
+	opened, err := trace.Open("bumba", "", trace.Options{Seed: 7})
 	require.NoError(t, err)
 	assert.Equal(t, same, opened)
-	other, err := trace.Embedded("bumba", 8)
+	other, err := trace.Embedded("bumba", trace.Options{Seed: 8})
 	require.NoError(t, err)
-	assert.NotEqual(t, tr.Requests, other.Requests)
+	assert.NotEqual(t, all(tr), all(other))
 }
 
 func checkSortedByAt(t *testing.T, tr *trace.Trace) {
 	t.Helper()
-	for i := 1; i < len(tr.Requests); i++ {
-		require.LessOrEqual(t, tr.Requests[i-1].At, tr.Requests[i].At, "request %d", i)
+	for i := 1; i < tr.Len(); i++ {
+		require.LessOrEqual(t, tr.At[i-1], tr.At[i], "request %d", i)
 	}
 }

@@ -22,13 +22,13 @@ type keyed struct {
 
 func load(t testing.TB, name string) keyed {
 	t.Helper()
-	tr, err := trace.Embedded(name, 1)
+	tr, err := trace.Embedded(name, trace.Options{Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	idx := map[string]int32{}
 	var k keyed
-	for _, r := range tr.Requests {
+	for _, r := range tr.All() {
 		i, ok := idx[r.Key]
 		if !ok {
 			i = int32(len(idx))
