@@ -85,9 +85,10 @@
 //
 // Cooling. A specialist idle for WithCooldown (45 s) is looked at again.
 // One the leader has dropped cools. One the leader holds stays while the
-// warm set is under pressure — the leader's cache full and a start had to
-// evict within the last cooldown: cooling it then would only trade a likely
-// hit for a slot the next start takes anyway. Otherwise it stays while its
+// pool is busy starting specialists (a start began within the last
+// cooldown): the leader would keep it, and cooling it would trade a likely
+// hit for a slot the next start may take anyway. Once the pool has gone
+// quiet it stays only while its
 // usage score, or its chance of a task within the cache's characteristic
 // time (how long an LRU cache of the pool's size has kept what it no longer
 // sees, as of the latest task; at least the cooldown), is at or above the

@@ -93,21 +93,21 @@ type Pool struct {
 	capFreed   chan struct{}
 	capWaiters atomic.Int32
 
-	queued       atomic.Int64
-	rejected     atomic.Uint64
-	wasted       atomic.Uint64
-	declined     atomic.Uint64
-	cooled       atomic.Uint64
-	evictions    atomic.Uint64
-	lastEviction atomic.Int64 // when a start last had to evict (Unix ns)
-	startNanos   atomic.Int64
-	startCount   atomic.Int64
-	threshold    atomic.Uint64 // float64 bits
-	adjustments  atomic.Uint64
-	hookPanics   atomic.Uint64
-	seen         atomic.Uint64 // tasks the pool's goroutine has taken in
-	predDropped  atomic.Uint64 // tasks the Predictor never saw (its queue was full)
-	predBacklog  atomic.Int64  // len(predQ), for tasks deciding whether to help
+	queued      atomic.Int64
+	rejected    atomic.Uint64
+	wasted      atomic.Uint64
+	declined    atomic.Uint64
+	cooled      atomic.Uint64
+	evictions   atomic.Uint64
+	lastStart   atomic.Int64 // when a start last began (Unix ns)
+	startNanos  atomic.Int64
+	startCount  atomic.Int64
+	threshold   atomic.Uint64 // float64 bits
+	adjustments atomic.Uint64
+	hookPanics  atomic.Uint64
+	seen        atomic.Uint64 // tasks the pool's goroutine has taken in
+	predDropped atomic.Uint64 // tasks the Predictor never saw (its queue was full)
+	predBacklog atomic.Int64  // len(predQ), for tasks deciding whether to help
 }
 
 type department struct {
@@ -278,7 +278,7 @@ func New(specs []Spec, opts ...Option) (*Pool, error) {
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	now := p.clk.Now().UnixNano()
 	p.coarse.Store(now)
-	p.lastEviction.Store(math.MinInt64 / 2)
+	p.lastStart.Store(math.MinInt64 / 2)
 	p.nextAdapt = now + int64(adaptEvery)
 	go p.loop()
 	return p, nil

@@ -95,6 +95,7 @@ func (p *Pool) start(s *specialist, prewarm bool) error {
 	}
 
 	begin := p.clk.Now()
+	p.lastStart.Store(begin.UnixNano())
 	inst, err := safeStart(ctx, s.spec.Start)
 	took := p.clk.Since(begin)
 	if err != nil {
@@ -412,7 +413,6 @@ func (p *Pool) evict(v *specialist, reason string) bool {
 	p.leaveWarmSet(v)
 	if reason == "evicted" {
 		p.evictions.Add(1)
-		p.lastEviction.Store(p.clk.Now().UnixNano())
 	}
 	err := safeClose(inst)
 	v.mu.Lock()
@@ -420,13 +420,15 @@ func (p *Pool) evict(v *specialist, reason string) bool {
 		v.setState(StateCold)
 	}
 	v.mu.Unlock()
-	p.freeSlot(v, bytes)
 	p.cooled.Add(1)
 	if err != nil {
 		p.log.Warn("specialist close failed", "specialist", v.spec.ID, "err", err)
 	}
 	p.log.Debug("specialist cooled", "specialist", v.spec.ID, "reason", reason)
+	// Told before the slot is given back: an observer counting what is
+	// resident never sees the next start before this one's end.
 	p.emit(Event{Kind: EventCooled, Specialist: v.spec.ID, Department: v.spec.Department, Reason: reason, Err: err})
+	p.freeSlot(v, bytes)
 	return true
 }
 
