@@ -1,11 +1,17 @@
 package pool
 
 import (
+	"context"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/benbjohnson/clock"
 )
 
-func TestTaskBufferKeepsOrderAndCountsDrops(t *testing.T) {
+func TestTaskBufferKeepsOrderAndRefusesWhenFull(t *testing.T) {
 	b := newTaskBuffer(8)
 	for i := range 10 {
 		ok := b.push(observation{idx: int32(i)})
@@ -81,4 +87,42 @@ func TestTaskBufferConcurrentWritersStayInOrder(t *testing.T) {
 	if total != writers*each {
 		t.Errorf("read %d, want %d (drops %d)", total, writers*each, b.dropped.Load())
 	}
+}
+
+// Close takes in every task still in the buffer: the Predictor has seen
+// them all when Close returns.
+func TestCloseDrainsTheBuffer(t *testing.T) {
+	clk := clock.NewMock()
+	specs := []Spec{{ID: "a", Start: func(context.Context) (Instance, error) { return nopInstance{}, nil }}}
+	var seen atomic.Int32
+	p, err := New(specs, WithClock(clk), WithPredictor(predictorFunc(func() { seen.Add(1) })))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Once the pool's goroutine sleeps, put tasks in the buffer without
+	// waking it: only Close can take them in.
+	for !p.parked.Load() {
+		runtime.Gosched()
+	}
+	for range 10 {
+		p.buf.push(observation{idx: 0, at: clk.Now().UnixNano()})
+	}
+	if err := p.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := seen.Load(); n != 10 {
+		t.Errorf("the Predictor saw %d of 10 buffered tasks by the end of Close", n)
+	}
+}
+
+type nopInstance struct{}
+
+func (nopInstance) Execute(context.Context, Task) (Result, error) { return Result{}, nil }
+func (nopInstance) Close() error                                  { return nil }
+
+type predictorFunc func()
+
+func (f predictorFunc) Observe(_ time.Time, _, _ string, dst []Prediction) []Prediction {
+	f()
+	return dst
 }

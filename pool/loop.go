@@ -485,6 +485,7 @@ func (p *Pool) Close(ctx context.Context) error {
 func (p *Pool) finishClose() {
 	close(p.stop)
 	<-p.loopDone
+	p.Wait() // every task the pool took reaches the policy and the Predictor
 	p.cancel()
 	var errs []error
 	for _, s := range p.list {

@@ -168,3 +168,36 @@ func TestSetMaxWarmShrinks(t *testing.T) {
 		t.Errorf("victims %v, want the 4 the pool still holds", v)
 	}
 }
+
+// TestGapEvictsTheFurthestExactly checks the gap rule's heap-and-lists
+// choice against a scan of every member on a random workload.
+func TestGapEvictsTheFurthestExactly(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	const n, c = 200, 20
+	m := newModel(t, n, c)
+	g := m.experts[2].(*gap)
+	now := int64(0)
+	for step := range 20000 {
+		now += int64(r.IntN(5e9))
+		k := int32(r.IntN(n))
+		if r.IntN(3) == 0 {
+			k = int32(r.IntN(10)) // a few hot ones, so gaps differ
+		}
+		m.now = now
+		m.st.note(k, now)
+		if !g.contains(k) && g.n >= c {
+			want, wantEst := none, -1.0
+			for v := range int32(n) {
+				if g.contains(v) {
+					if est := m.st.expectedGap(v, now); est > wantEst {
+						want, wantEst = v, est
+					}
+				}
+			}
+			if got := g.victim(none); m.st.expectedGap(got, now) != wantEst {
+				t.Fatalf("step %d: victim %d (%.3f s), the furthest is %d (%.3f s)", step, got, m.st.expectedGap(got, now), want, wantEst)
+			}
+		}
+		g.access(k)
+	}
+}
