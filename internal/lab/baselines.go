@@ -7,7 +7,6 @@ import (
 	"github.com/bumba/pooling/pool"
 )
 
-
 // policies are the lab's rows, in the order they are reported.
 var policies = []policy{
 	{name: "pool", run: runDefault, capped: true, viaPool: true},
