@@ -1,6 +1,7 @@
 package pooltest
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -181,26 +182,89 @@ func (f *Fleet) mock(op string) (*clock.Mock, error) {
 	return m, nil
 }
 
-// settle lets runnable goroutines run (a goroutine woken by the clock
-// arming its next wait, a pool's pre-warm beginning its start) before the
-// clock moves again. It never waits on time.
-func settle() {
-	for range 64 {
-		runtime.Gosched()
+// settle returns once every other goroutine of the process is parked
+// (blocked on a channel, a lock, a timer, I/O: nothing left to run that could
+// arm a wait before the clock moves), as a stack snapshot shows, yielding
+// between looks. A process where some goroutine stays busy (a parallel test,
+// a spinning worker) is given a bounded number of yields instead; Drive and
+// Advance are exact only without such goroutines.
+func (f *Fleet) settle() {
+	f.settleMu.Lock()
+	defer f.settleMu.Unlock()
+	for range settleRounds {
+		for range 8 {
+			runtime.Gosched()
+		}
+		if f.quiescent() {
+			return
+		}
 	}
 }
 
+// settleRounds bounds settle; maxDump bounds the stack snapshot's buffer.
+const (
+	settleRounds = 64
+	maxDump      = 16 << 20
+)
+
+// quiescent reports whether every goroutine but the caller is parked.
+func (f *Fleet) quiescent() bool {
+	if f.dump == nil {
+		f.dump = make([]byte, 64<<10)
+	}
+	for {
+		n := runtime.Stack(f.dump, true)
+		if n < len(f.dump) {
+			return parked(f.dump[:n])
+		}
+		if 2*len(f.dump) > maxDump {
+			return false // too many goroutines to look at: yield instead
+		}
+		f.dump = make([]byte, 2*len(f.dump))
+	}
+}
+
+// parked reads a runtime.Stack(all) dump: the caller's goroutine first,
+// then one "goroutine N [state, …]:" header per goroutine, its top frame on
+// the next line.
+func parked(dump []byte) bool {
+	first := true
+	for len(dump) > 0 {
+		var line []byte
+		line, dump, _ = bytes.Cut(dump, []byte("\n"))
+		if !bytes.HasPrefix(line, []byte("goroutine ")) {
+			continue
+		}
+		if first { // the caller
+			first = false
+			continue
+		}
+		_, state, _ := bytes.Cut(line, []byte("["))
+		state, _, _ = bytes.Cut(state, []byte("]"))
+		state, _, _ = bytes.Cut(state, []byte(","))
+		switch string(state) {
+		case "running", "runnable", "preempted", "copystack":
+			return false
+		case "syscall":
+			// os/signal's loop sits in a syscall for ever; any other
+			// syscall returns and runs on.
+			top, _, _ := bytes.Cut(dump, []byte("\n"))
+			if !bytes.HasPrefix(top, []byte("os/signal.signal_recv")) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // Advance moves the fleet's mock clock forward by d, stopping at each armed
-// wait's deadline on the way until the goroutines it releases have gone on,
-// so that a chain of waits inside d (a cold start, then the call it was
-// for, then the host's own Sleep) completes as it would in real time. It
-// returns an error wrapping ErrInvalidConfig, without moving anything, if
-// the fleet's clock is not a *clock.Mock. Call it from one goroutine at a
-// time, as Mock.Add.
-//
-// A wait armed by a goroutine that is running but has not armed it yet is
-// found only if it is armed before Advance moves past its deadline: when
-// code begins several waits at once, wait for them with AwaitWaiting first.
+// wait's deadline on the way, and before each step lets every goroutine run
+// until it is parked again (see Drive): so a chain of waits inside d (a
+// cold start, then the call it was for, then the host's own Sleep)
+// completes as it would in real time, each at its deadline. It returns an
+// error wrapping ErrInvalidConfig, without moving anything, if the fleet's
+// clock is not a *clock.Mock. Call it from one goroutine at a time, as
+// Mock.Add.
 func (f *Fleet) Advance(d time.Duration) error {
 	m, err := f.mock("Advance")
 	if err != nil {
@@ -208,7 +272,7 @@ func (f *Fleet) Advance(d time.Duration) error {
 	}
 	target := m.Now().Add(d)
 	for {
-		settle()
+		f.settle()
 		next, ok, _, _ := f.waits.snapshot(m.Now())
 		if !ok || next.After(target) {
 			if gap := target.Sub(m.Now()); gap > 0 {
@@ -239,18 +303,22 @@ func (f *Fleet) release(m *clock.Mock) {
 // Drive runs fn on a goroutine of its own and, until fn returns, moves the
 // fleet's mock clock to each armed wait's deadline in turn: a host call that
 // cold-starts specialists, executes on them and closes them runs to its end
-// with every latency taken exactly on the mock clock. When nothing is armed
-// it waits, without polling, for something to be armed or for fn to
-// return. A panic in fn is raised again on the caller's goroutine. It
-// returns an error wrapping ErrInvalidConfig, without calling fn, if the
-// fleet's clock is not a *clock.Mock. Call it from one goroutine at a time,
-// as Mock.Add.
+// with every latency taken exactly on the mock clock. Before each move it
+// lets every goroutine run until all are parked (blocked on a channel, a
+// lock, a timer), as a stack snapshot of the process shows, so that no wait
+// about to be armed is jumped over; when nothing is armed it waits, without
+// polling, for something to be armed or for fn to return. A panic in fn is
+// raised again on the caller's goroutine. It returns an error wrapping
+// ErrInvalidConfig, without calling fn, if the fleet's clock is not a
+// *clock.Mock. Call it from one goroutine at a time, as Mock.Add.
 //
 // Drive knows only the fleet's waits: if fn blocks on other timers of the
 // mock clock (the host's own clk.Sleep, say), use Fleet.Sleep for them, or
-// move the clock yourself. When fn begins several waits at once, each ends
-// exactly at its deadline only if all are armed before the first one is
-// reached; where that matters, use AwaitWaiting and Mock.Add.
+// move the clock yourself. It is exact only while the process has no
+// goroutine that stays busy (a t.Parallel test running beside it, a
+// spinning worker): then it yields a bounded number of times before each
+// move instead, and concurrent waits may end late; AwaitWaiting with
+// Mock.Add stays exact.
 func (f *Fleet) Drive(fn func()) error {
 	m, err := f.mock("Drive")
 	if err != nil {
@@ -272,7 +340,7 @@ func (f *Fleet) Drive(fn func()) error {
 		}
 	}
 	for !finished() {
-		settle()
+		f.settle()
 		next, ok, _, changed := f.waits.snapshot(m.Now())
 		if finished() {
 			break

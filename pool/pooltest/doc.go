@@ -51,12 +51,19 @@
 //   - Drive runs the code under test and moves the mock clock through each
 //     armed wait until it returns: the simplest way to run a host call
 //     that cold-starts specialists;
-//   - AwaitWaiting blocks until n goroutines are parked on the clock, after
-//     which Mock.Add cannot miss them: exact timing for concurrent starts;
 //   - Advance moves the clock by a duration, stopping at each wait's
 //     deadline on the way;
+//   - AwaitWaiting blocks until n goroutines are parked on the clock, after
+//     which Mock.Add cannot miss them;
 //   - Sleep is a wait the fleet knows of, for the host's own delays;
 //   - WithWaitHook tells a driver of one's own about every timer armed.
+//
+// Before each move Drive and Advance let the process's goroutines run until
+// every one is parked, which they read from a stack snapshot; so a start
+// that is about to arm its timer is never jumped over, and every wait ends
+// exactly at its deadline. A goroutine that stays busy (a t.Parallel test
+// beside it) defeats that check: they then yield a bounded number of times
+// instead, and AwaitWaiting is the exact tool.
 //
 // None of them polls or sleeps in real time (clock.Mock.Add itself yields
 // for a millisecond), so tests stay light under -race. A pool runs its

@@ -44,6 +44,9 @@ type Fleet struct {
 
 	waits waitSet
 
+	settleMu sync.Mutex // guards dump
+	dump     []byte     // settle's stack snapshot, reused
+
 	hookPanics counter
 }
 
