@@ -185,25 +185,31 @@ func (f *Fleet) mock(op string) (*clock.Mock, error) {
 // settle returns once every other goroutine of the process is parked
 // (blocked on a channel, a lock, a timer, I/O: nothing left to run that could
 // arm a wait before the clock moves), as a stack snapshot shows, yielding
-// between looks. A process where some goroutine stays busy (a parallel test,
-// a spinning worker) is given a bounded number of yields instead; Drive and
-// Advance are exact only without such goroutines.
+// between looks, ever longer (a snapshot stops the world, so looking too
+// often would hold back the goroutines it waits for). A process where some
+// goroutine stays busy (a parallel test, a spinning worker) is given a
+// bounded number of yields instead (some 60 000, a few milliseconds); Drive
+// and Advance are exact only without such goroutines.
 func (f *Fleet) settle() {
 	f.settleMu.Lock()
 	defer f.settleMu.Unlock()
+	yields := 8
 	for range settleRounds {
-		for range 8 {
+		for range yields {
 			runtime.Gosched()
 		}
 		if f.quiescent() {
 			return
 		}
+		yields = min(2*yields, maxYields)
 	}
 }
 
-// settleRounds bounds settle; maxDump bounds the stack snapshot's buffer.
+// settleRounds and maxYields bound settle; maxDump bounds the stack
+// snapshot's buffer.
 const (
-	settleRounds = 64
+	settleRounds = 24
+	maxYields    = 4096
 	maxDump      = 16 << 20
 )
 
@@ -226,7 +232,11 @@ func (f *Fleet) quiescent() bool {
 
 // parked reads a runtime.Stack(all) dump: the caller's goroutine first,
 // then one "goroutine N [state, …]:" header per goroutine, its top frame on
-// the next line.
+// the next line. A goroutine is parked when it waits for another
+// goroutine's action or a timer (a channel, a select, a lock, a wait
+// group, a condition, a sleep, I/O); any other state (running, runnable,
+// preempted, waiting for the collector or for this very snapshot's stop of
+// the world, which show as "semacquire" or "GC …") passes soon by itself.
 func parked(dump []byte) bool {
 	first := true
 	for len(dump) > 0 {
@@ -242,9 +252,11 @@ func parked(dump []byte) bool {
 		_, state, _ := bytes.Cut(line, []byte("["))
 		state, _, _ = bytes.Cut(state, []byte("]"))
 		state, _, _ = bytes.Cut(state, []byte(","))
+		state = bytes.TrimSuffix(state, []byte(" (durable)"))
 		switch string(state) {
-		case "running", "runnable", "preempted", "copystack":
-			return false
+		case "chan receive", "chan send", "chan receive (nil chan)", "chan send (nil chan)",
+			"select", "select (no cases)", "sync.Mutex.Lock", "sync.RWMutex.Lock", "sync.RWMutex.RLock",
+			"sync.WaitGroup.Wait", "sync.Cond.Wait", "sleep", "IO wait", "finalizer wait", "cleanup wait":
 		case "syscall":
 			// os/signal's loop sits in a syscall for ever; any other
 			// syscall returns and runs on.
@@ -252,6 +264,8 @@ func parked(dump []byte) bool {
 			if !bytes.HasPrefix(top, []byte("os/signal.signal_recv")) {
 				return false
 			}
+		default:
+			return false
 		}
 	}
 	return true
@@ -261,7 +275,9 @@ func parked(dump []byte) bool {
 // wait's deadline on the way, and before each step lets every goroutine run
 // until it is parked again (see Drive): so a chain of waits inside d (a
 // cold start, then the call it was for, then the host's own Sleep)
-// completes as it would in real time, each at its deadline. It returns an
+// completes as it would in real time, each at its deadline. When it
+// returns, what the clock woke has run until parked again: a pool's
+// maintenance that fell due, say, has cooled what it cools. It returns an
 // error wrapping ErrInvalidConfig, without moving anything, if the fleet's
 // clock is not a *clock.Mock. Call it from one goroutine at a time, as
 // Mock.Add.
@@ -278,6 +294,7 @@ func (f *Fleet) Advance(d time.Duration) error {
 			if gap := target.Sub(m.Now()); gap > 0 {
 				m.Add(gap)
 			}
+			f.settle() // what the last step woke (a pool's maintenance) has run
 			return nil
 		}
 		m.Add(max(next.Sub(m.Now()), 0))

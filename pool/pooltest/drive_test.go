@@ -274,3 +274,39 @@ func TestConcurrentUse(t *testing.T) {
 	assert.LessOrEqual(t, c.PeakResident, workers)
 	assert.Zero(t, c.Violations)
 }
+
+// Advance returns once what it woke has run: the pool's maintenance that
+// fell due has cooled the idle specialist, and the fake saw it closed.
+func TestAdvanceLetsMaintenanceRun(t *testing.T) {
+	clk := clock.NewMock()
+	f := pooltest.New(clk, pooltest.WithStartLatency(time.Second), pooltest.WithMemory(mib))
+	s := f.Add("a", "D")
+	f.Add("b", "D")
+	p, err := pool.New(f.Specs(), pool.WithClock(clk), pool.WithPredictor(noPrediction{}),
+		pool.WithCooldown(10*time.Second), pool.WithMaintenanceInterval(time.Minute))
+	require.NoError(t, err)
+	require.NoError(t, f.Drive(func() { _, err = p.Execute(ctx, pool.Task{Specialist: "a"}) }))
+	require.NoError(t, err)
+	require.Equal(t, 1, s.Counts().Resident)
+
+	warm := func() bool {
+		for _, sp := range p.Specialists() {
+			if sp.ID == "a" {
+				return sp.State == pool.StateWarm
+			}
+		}
+		return false
+	}
+	var minutes int
+	for s.Counts().Closes == 0 && minutes < 120 {
+		require.NoError(t, f.Advance(time.Minute))
+		minutes++
+		// Settled: the pool's view and the fake's agree after every step.
+		assert.Equal(t, warm(), s.Counts().Resident == 1, "after %d min", minutes)
+	}
+	c := s.Counts()
+	assert.Equal(t, 1, c.Closes, "cooled within two hours idle")
+	assert.Zero(t, c.Resident)
+	t.Logf("cooled after %d min idle", minutes)
+	require.NoError(t, p.Close(ctx))
+}

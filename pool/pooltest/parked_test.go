@@ -17,6 +17,9 @@ func TestParked(t *testing.T) {
 		{"running", me + "goroutine 7 [running]:\nmain.spin()\n", false},
 		{"other syscall", me + "goroutine 9 [syscall]:\nsyscall.Syscall(0x1)\n", false},
 		{"preempted", me + "goroutine 9 [preempted]:\nmain.f()\n", false},
+		{"waiting for the world", me + "goroutine 9 [semacquire]:\nmain.f()\n", false},
+		{"assisting the collector", me + "goroutine 9 [GC assist wait]:\nmain.f()\n", false},
+		{"durable", me + "goroutine 9 [chan receive (durable)]:\nmain.f()\n", true},
 		{"locked", me + "goroutine 9 [chan receive, locked to thread]:\nmain.f()\n", true},
 	}
 	for _, tt := range tests {
