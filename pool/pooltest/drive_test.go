@@ -175,10 +175,10 @@ func TestPoolSeesInjectedFaults(t *testing.T) {
 
 // A pool under churn (more specialists than warm slots, every latency on
 // the mock clock) keeps the pool.Instance contract and closes everything.
-// The peak it logs can pass the warm cap: the cap counts warm and warming
-// specialists, and an evicted one is closed after its slot is given up, so
-// its Close (longer with a close latency) can overlap the start that
-// replaces it.
+// It logs the peak of resident instances against the warm cap, which counts
+// warm and warming specialists: whether an evicted instance still closing
+// can overlap the start that replaces it is the pool's to decide, not this
+// contract's.
 func TestPoolUnderChurnKeepsTheContract(t *testing.T) {
 	for _, closeLatency := range []time.Duration{0, 200 * time.Millisecond} {
 		t.Run(fmt.Sprint("close ", closeLatency), func(t *testing.T) {
