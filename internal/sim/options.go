@@ -86,19 +86,19 @@ func WithSpecialistMemory(id string, bytes int64) Option {
 	})
 }
 
-// WithStartHook registers a function called by every Start with the
-// specialist's ID once its latency timer is armed (at once when the latency
-// is zero), before Start blocks. Tests on a mock clock wait for it before
-// advancing the clock, so that the advance cannot miss the timer. It runs on
-// the starting goroutine and must not block for long.
+// WithStartHook registers a function called with the specialist's ID by
+// every start that arms its latency timer, once the timer is armed and
+// before the start blocks (a start with zero latency arms none and calls
+// nothing). Drivers of a mock clock use it to learn what to advance to. It
+// runs on the starting goroutine and must not block for long; a panic in it
+// is recovered and counted (Fleet().Counts().HookPanics).
 func WithStartHook(f func(id string)) Option {
 	return optionFunc(func(cfg *config) { cfg.startHook = f })
 }
 
 // WithExecuteHook is WithStartHook for Execute: called with the instance's
-// specialist ID once the task timer is armed (at once when the task latency
-// is zero). It is also the way to count executions: the framework keeps no
-// per-call counter, so that parallel benchmarks do not contend on one.
+// specialist ID once the task timer is armed (never with zero task
+// latency). Executions are counted by the fleet (Fleet().Counts().Calls).
 func WithExecuteHook(f func(id string)) Option {
 	return optionFunc(func(cfg *config) { cfg.executeHook = f })
 }

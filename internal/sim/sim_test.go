@@ -92,6 +92,34 @@ func TestSpecs(t *testing.T) {
 	assert.Equal(t, cat.Specialists[0].ID, r.fw.Specs()[0].ID)
 }
 
+// The hooks hear of the timers of their own kind only, and the fleet counts
+// what the framework did.
+func TestHooksAndFleet(t *testing.T) {
+	r := newRig(t, sim.WithTaskLatency(50*time.Millisecond))
+	require.NoError(t, r.fw.Fleet().Err())
+	assert.Same(t, r.clk, r.fw.Clock())
+	var in *sim.Instance
+	var err error
+	require.NoError(t, r.fw.Fleet().Drive(func() {
+		in, err = r.fw.Start(context.Background(), "react-lead")
+		if err == nil {
+			_, err = in.Execute(context.Background(), pool.Task{})
+		}
+	}))
+	require.NoError(t, err)
+	assert.Equal(t, "react-lead", <-r.starts)
+	assert.Equal(t, "react-lead", <-r.executes)
+	assert.Empty(t, r.starts)
+	assert.Empty(t, r.executes)
+	assert.Equal(t, 1050*time.Millisecond, r.clk.Now().Sub(time.Unix(0, 0)))
+	require.NoError(t, in.Close())
+	c := r.fw.Fleet().Counts()
+	assert.Equal(t, 1, c.Instances)
+	assert.Equal(t, 1, c.Calls)
+	assert.Equal(t, 1, c.Closes)
+	assert.Zero(t, c.Violations)
+}
+
 func TestNewInvalid(t *testing.T) {
 	cat, err := catalog.Load()
 	require.NoError(t, err)
@@ -132,9 +160,15 @@ func TestStartTakesExactlyTheLatency(t *testing.T) {
 		t.Fatalf("start returned %v before its latency", res)
 	default:
 	}
+	// Live counts started instances; the fleet counts the start in flight
+	// as resident already (its memory is allocated first).
 	n, bytes := r.fw.Live()
 	assert.Zero(t, n)
 	assert.Zero(t, bytes)
+	c := r.fw.Fleet().Counts()
+	assert.Equal(t, 1, c.Resident)
+	assert.Equal(t, int64(5*mib), c.ResidentBytes)
+	assert.Zero(t, r.fw.Starts("react-lead"))
 
 	r.clk.Add(time.Millisecond)
 	res := <-done
@@ -163,7 +197,7 @@ func TestSpecStart(t *testing.T) {
 	}
 	in, err := spec.Start(context.Background())
 	require.NoError(t, err)
-	assert.Equal(t, "api-architect", <-r.starts)
+	assert.Empty(t, r.starts, "zero latency arms no timer")
 	sz, ok := in.(pool.Sizer)
 	require.True(t, ok)
 	assert.Equal(t, int64(5*mib), sz.MemoryBytes())
@@ -171,7 +205,6 @@ func TestSpecStart(t *testing.T) {
 
 	r.fw.FailStart("api-architect", nil)
 	in, err = spec.Start(context.Background())
-	<-r.starts
 	require.ErrorIs(t, err, sim.ErrInjected)
 	assert.True(t, in == nil, "a failed start returns a nil interface, not a nil *Instance")
 }
@@ -213,7 +246,7 @@ func TestStartLatencyOverrides(t *testing.T) {
 	// Zero latency: returns without the clock moving.
 	in, err := r.fw.Start(context.Background(), "react-lead")
 	require.NoError(t, err)
-	assert.Equal(t, "react-lead", <-r.starts)
+	assert.Empty(t, r.starts, "zero latency arms no timer")
 	assert.Equal(t, int64(3*mib), in.MemoryBytes())
 
 	done := r.startAsync(t, context.Background(), "vue-specialist")
@@ -255,7 +288,6 @@ func TestMemoryReallyAllocated(t *testing.T) {
 	for _, id := range ids {
 		in, err := r.fw.Start(context.Background(), id)
 		require.NoError(t, err)
-		<-r.starts
 		ins = append(ins, in)
 		sum += in.MemoryBytes()
 	}
@@ -287,7 +319,6 @@ func TestExecute(t *testing.T) {
 	r := newRig(t, sim.WithStartLatency(0))
 	in, err := r.fw.Start(context.Background(), "qa-architect")
 	require.NoError(t, err)
-	<-r.starts
 
 	type execResult struct {
 		res pool.Result
