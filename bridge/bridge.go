@@ -118,7 +118,7 @@ func New(legacy, intelligent Executor, opts ...Option) (*Bridge, error) {
 	cfg := defaultConfig()
 	for i, o := range opts {
 		if nilcheck.Is(o) {
-			return nil, fmt.Errorf("%w: option %d is nil", ErrInvalidOption, i)
+			return nil, fmt.Errorf("%w: option %d is nil", ErrInvalidConfig, i)
 		}
 		if err := o.apply(&cfg); err != nil {
 			return nil, err
@@ -126,7 +126,7 @@ func New(legacy, intelligent Executor, opts ...Option) (*Bridge, error) {
 	}
 	w, err := stats.NewWindow(cfg.window, windowBuckets)
 	if err != nil {
-		return nil, fmt.Errorf("%w: WithFallbackWindow(%v): %w", ErrInvalidOption, cfg.window, err)
+		return nil, fmt.Errorf("%w: WithFallbackWindow(%v): %w", ErrInvalidConfig, cfg.window, err)
 	}
 	b := &Bridge{
 		legacy:          legacy,

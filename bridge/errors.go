@@ -19,9 +19,9 @@ var (
 	// ErrEmptyCommand is returned by Execute for a command whose Name is
 	// empty or blank; neither executor is called.
 	ErrEmptyCommand = errors.New("bridge: command name is empty")
-	// ErrInvalidOption wraps every error New returns for a bad Option. The
+	// ErrInvalidConfig wraps every error New returns for a bad Option. The
 	// message names the option, the value and the allowed range.
-	ErrInvalidOption = errors.New("bridge: invalid option")
+	ErrInvalidConfig = errors.New("bridge: invalid configuration")
 	// ErrNilObserver is returned by AddObserver for a nil Observer.
 	ErrNilObserver = errors.New("bridge: nil observer")
 	// ErrClosed is returned by Execute, SetMode and SetPercentage after

@@ -89,7 +89,7 @@ func defaultConfig() config {
 }
 
 // An Option configures a Bridge. A bad value makes New return an error that
-// wraps ErrInvalidOption and names the option, the value and the allowed
+// wraps ErrInvalidConfig and names the option, the value and the allowed
 // range.
 type Option interface {
 	apply(*config) error
@@ -100,7 +100,7 @@ type optionFunc func(*config) error
 func (f optionFunc) apply(c *config) error { return f(c) }
 
 func invalid(name string, value any, allowed string) error {
-	return fmt.Errorf("%w: %s(%v): want %s", ErrInvalidOption, name, value, allowed)
+	return fmt.Errorf("%w: %s(%v): want %s", ErrInvalidConfig, name, value, allowed)
 }
 
 // WithClock sets the clock every time is read from (latencies, the rolling
@@ -143,7 +143,7 @@ func WithLogger(l *slog.Logger) Option {
 func WithMode(m Mode) Option {
 	return optionFunc(func(cfg *config) error {
 		if !m.Valid() {
-			return fmt.Errorf("%w: %w: WithMode(%v): want shadow, hybrid, full or fallback", ErrInvalidOption, ErrUnknownMode, m)
+			return fmt.Errorf("%w: %w: WithMode(%v): want shadow, hybrid, full or fallback", ErrInvalidConfig, ErrUnknownMode, m)
 		}
 		cfg.mode = m
 		return nil
@@ -155,7 +155,7 @@ func WithMode(m Mode) Option {
 func WithPercentage(p float64) Option {
 	return optionFunc(func(cfg *config) error {
 		if !validPercentage(p) {
-			return fmt.Errorf("%w: %w: WithPercentage(%v): want [0, 100]", ErrInvalidOption, ErrInvalidPercentage, p)
+			return fmt.Errorf("%w: %w: WithPercentage(%v): want [0, 100]", ErrInvalidConfig, ErrInvalidPercentage, p)
 		}
 		cfg.percentage = p
 		return nil

@@ -70,7 +70,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			b, err := New(echo("l"), echo("i"), c.opt)
-			require.ErrorIs(t, err, ErrInvalidOption)
+			require.ErrorIs(t, err, ErrInvalidConfig)
 			if c.alsoIs != nil {
 				require.ErrorIs(t, err, c.alsoIs)
 			}
@@ -228,7 +228,7 @@ func TestEmptyCommandIsRejected(t *testing.T) {
 }
 
 func TestErrorsAreDistinct(t *testing.T) {
-	all := []error{ErrNilExecutor, ErrUnknownMode, ErrInvalidPercentage, ErrEmptyCommand, ErrInvalidOption, ErrNilObserver, ErrClosed, ErrPanic}
+	all := []error{ErrNilExecutor, ErrUnknownMode, ErrInvalidPercentage, ErrEmptyCommand, ErrInvalidConfig, ErrNilObserver, ErrClosed, ErrPanic}
 	for i, a := range all {
 		for j, b := range all {
 			assert.Equal(t, i == j, errors.Is(a, b), "%v vs %v", a, b)

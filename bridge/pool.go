@@ -96,7 +96,7 @@ func WithRoutes(routes map[string]string) PoolOption {
 func WithRouter(r Router) PoolOption {
 	return poolOptionFunc(func(e *PoolExecutor) error {
 		if r == nil {
-			return fmt.Errorf("%w: WithRouter(nil): want a router", ErrInvalidOption)
+			return fmt.Errorf("%w: WithRouter(nil): want a router", ErrInvalidConfig)
 		}
 		e.route = r
 		return nil
@@ -111,7 +111,7 @@ func NewPoolExecutor(p *pool.Pool, opts ...PoolOption) (*PoolExecutor, error) {
 	e := &PoolExecutor{p: p, routes: DefaultRoutes()}
 	for i, o := range opts {
 		if o == nil {
-			return nil, fmt.Errorf("%w: pool option %d is nil", ErrInvalidOption, i)
+			return nil, fmt.Errorf("%w: pool option %d is nil", ErrInvalidConfig, i)
 		}
 		if err := o.applyPool(e); err != nil {
 			return nil, err
@@ -122,7 +122,7 @@ func NewPoolExecutor(p *pool.Pool, opts ...PoolOption) (*PoolExecutor, error) {
 		for _, name := range slices.Sorted(maps.Keys(e.routes)) {
 			if d := e.routes[name]; !slices.Contains(depts, d) {
 				return nil, fmt.Errorf("%w: WithRoutes: command %q goes to department %q, which the pool does not have (it has %s)",
-					ErrInvalidOption, name, d, strings.Join(depts, ", "))
+					ErrInvalidConfig, name, d, strings.Join(depts, ", "))
 			}
 		}
 		e.route = e.tableRoute

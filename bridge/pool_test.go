@@ -105,14 +105,14 @@ func departmentOf(t *testing.T, p *pool.Pool, id string) string {
 func TestPoolExecutorRejectsBadConfiguration(t *testing.T) {
 	p, _ := simPool(t)
 	_, err := bridge.NewPoolExecutor(p, bridge.WithRoutes(map[string]string{"implement": "MARKETING"}))
-	assert.ErrorIs(t, err, bridge.ErrInvalidOption)
+	assert.ErrorIs(t, err, bridge.ErrInvalidConfig)
 	assert.Contains(t, err.Error(), `"MARKETING"`)
 	_, err = bridge.NewPoolExecutor(nil)
 	assert.ErrorIs(t, err, bridge.ErrNilExecutor)
 	_, err = bridge.NewPoolExecutor(p, bridge.WithRouter(nil))
-	assert.ErrorIs(t, err, bridge.ErrInvalidOption)
+	assert.ErrorIs(t, err, bridge.ErrInvalidConfig)
 	_, err = bridge.NewPoolExecutor(p, nil)
-	assert.ErrorIs(t, err, bridge.ErrInvalidOption)
+	assert.ErrorIs(t, err, bridge.ErrInvalidConfig)
 
 	custom, err := bridge.NewPoolExecutor(p, bridge.WithRouter(func(c bridge.Command) (pool.Task, bool) {
 		return pool.Task{Specialist: "qa-architect", Command: c.Name}, true

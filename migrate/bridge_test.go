@@ -98,7 +98,7 @@ func TestStatsMetricsReadsABridgeAndAPool(t *testing.T) {
 	_, err = NewStatsMetrics(nil, fp, clk)
 	require.ErrorIs(t, err, ErrNilMetrics)
 	_, err = NewStatsMetrics(b, fp, nil)
-	require.ErrorIs(t, err, ErrInvalidOption)
+	require.ErrorIs(t, err, ErrInvalidConfig)
 }
 
 // The controller drives a real bridge through the whole default plan on a

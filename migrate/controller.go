@@ -210,7 +210,7 @@ func New(router Router, metrics Metrics, opts ...Option) (*Controller, error) {
 	cfg := defaultConfig()
 	for i, o := range opts {
 		if nilcheck.Is(o) {
-			return nil, fmt.Errorf("%w: option %d is nil", ErrInvalidOption, i)
+			return nil, fmt.Errorf("%w: option %d is nil", ErrInvalidConfig, i)
 		}
 		if err := o.apply(&cfg); err != nil {
 			return nil, err
@@ -219,7 +219,7 @@ func New(router Router, metrics Metrics, opts ...Option) (*Controller, error) {
 	start := 0
 	if cfg.startStep != "" {
 		if start = cfg.plan.Index(cfg.startStep); start < 0 {
-			return nil, fmt.Errorf("%w: WithStartStep(%q): %w in plan %q", ErrInvalidOption, cfg.startStep, ErrUnknownStep, cfg.plan.Name)
+			return nil, fmt.Errorf("%w: WithStartStep(%q): %w in plan %q", ErrInvalidConfig, cfg.startStep, ErrUnknownStep, cfg.plan.Name)
 		}
 	}
 	if cfg.store == nil {

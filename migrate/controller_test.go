@@ -408,7 +408,7 @@ func TestNewValidates(t *testing.T) {
 	}
 	for _, tc := range bad {
 		_, err := New(newRouter(), m, tc.opt)
-		require.ErrorIs(t, err, ErrInvalidOption, tc.want)
+		require.ErrorIs(t, err, ErrInvalidConfig, tc.want)
 		require.Contains(t, err.Error(), tc.want)
 	}
 }

@@ -10,8 +10,8 @@ import (
 // bad argument wraps the sentinel with the setting, the value and the
 // allowed range, and changes nothing.
 var (
-	// ErrInvalidOption wraps every error New returns for a bad Option.
-	ErrInvalidOption = errors.New("migrate: invalid option")
+	// ErrInvalidConfig wraps every error New returns for a bad Option.
+	ErrInvalidConfig = errors.New("migrate: invalid configuration")
 	// ErrInvalidPlan wraps every error Plan.Validate returns.
 	ErrInvalidPlan = errors.New("migrate: invalid plan")
 	// ErrNilRouter is returned by New for a nil Router.

@@ -289,13 +289,13 @@ type StatsMetrics struct {
 }
 
 // NewStatsMetrics reads b and, if p is not nil, p, on clk. A nil b returns
-// ErrNilMetrics; a nil clk ErrInvalidOption.
+// ErrNilMetrics; a nil clk ErrInvalidConfig.
 func NewStatsMetrics(b BridgeStats, p PoolStats, clk clock.Clock) (*StatsMetrics, error) {
 	if nilcheck.Is(b) {
 		return nil, fmt.Errorf("%w: NewStatsMetrics: bridge is nil", ErrNilMetrics)
 	}
 	if nilcheck.Is(clk) {
-		return nil, fmt.Errorf("%w: NewStatsMetrics: clock is nil, want a clock.Clock", ErrInvalidOption)
+		return nil, fmt.Errorf("%w: NewStatsMetrics: clock is nil, want a clock.Clock", ErrInvalidConfig)
 	}
 	if nilcheck.Is(p) {
 		p = nil

@@ -142,7 +142,7 @@ func defaultConfig() config {
 }
 
 // An Option configures a Controller. A bad value makes New return an error
-// that wraps ErrInvalidOption and names the option, the value and the
+// that wraps ErrInvalidConfig and names the option, the value and the
 // allowed range.
 type Option interface {
 	apply(*config) error
@@ -156,7 +156,7 @@ func invalid(name, field string, value any, allowed string) error {
 	if field != "" {
 		name += "." + field
 	}
-	return fmt.Errorf("%w: %s(%v): want %s", ErrInvalidOption, name, value, allowed)
+	return fmt.Errorf("%w: %s(%v): want %s", ErrInvalidConfig, name, value, allowed)
 }
 
 // WithClock sets the clock soak times, decisions and Run's ticks are read
@@ -187,7 +187,7 @@ func WithLogger(l *slog.Logger) Option {
 func WithPlan(p Plan) Option {
 	return optionFunc(func(cfg *config) error {
 		if err := p.Validate(); err != nil {
-			return fmt.Errorf("%w: WithPlan: %w", ErrInvalidOption, err)
+			return fmt.Errorf("%w: WithPlan: %w", ErrInvalidConfig, err)
 		}
 		cfg.plan = p
 		return nil

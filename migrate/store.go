@@ -48,7 +48,7 @@ type filePayload struct {
 // that an operator can look at it.
 func OpenFileStore(path string) (*FileStore, error) {
 	if path == "" {
-		return nil, fmt.Errorf("%w: OpenFileStore(%q): want a file path", ErrInvalidOption, path)
+		return nil, fmt.Errorf("%w: OpenFileStore(%q): want a file path", ErrInvalidConfig, path)
 	}
 	payload, err := state.Read(path)
 	if err != nil {

@@ -291,7 +291,7 @@ func TestFileStoreSections(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 
 	_, err = OpenFileStore("")
-	require.ErrorIs(t, err, ErrInvalidOption)
+	require.ErrorIs(t, err, ErrInvalidConfig)
 
 	// A failed write leaves the store as it was.
 	bad := filepath.Join(t.TempDir(), "missing-dir", "s.json")

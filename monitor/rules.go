@@ -36,21 +36,21 @@ type Op string
 
 // Comparisons.
 const (
-	Above        Op = ">"
-	AboveOrEqual Op = ">="
-	Below        Op = "<"
-	BelowOrEqual Op = "<="
+	Above   Op = ">"
+	AtLeast Op = ">="
+	Below   Op = "<"
+	AtMost  Op = "<="
 )
 
 func (o Op) holds(v, threshold float64) bool {
 	switch o {
 	case Above:
 		return v > threshold
-	case AboveOrEqual:
+	case AtLeast:
 		return v >= threshold
 	case Below:
 		return v < threshold
-	case BelowOrEqual:
+	case AtMost:
 		return v <= threshold
 	}
 	return false
@@ -100,7 +100,7 @@ func (r Rule) Validate() error {
 
 func (o Op) valid() bool {
 	switch o {
-	case Above, AboveOrEqual, Below, BelowOrEqual:
+	case Above, AtLeast, Below, AtMost:
 		return true
 	}
 	return false

@@ -425,9 +425,9 @@ func TestListenerMayCollect(t *testing.T) {
 }
 
 func TestOps(t *testing.T) {
-	assert.True(t, AboveOrEqual.holds(1, 1))
+	assert.True(t, AtLeast.holds(1, 1))
 	assert.False(t, Above.holds(1, 1))
-	assert.True(t, BelowOrEqual.holds(1, 1))
+	assert.True(t, AtMost.holds(1, 1))
 	assert.False(t, Below.holds(1, 1))
 	assert.False(t, Op("?").holds(1, 1))
 }

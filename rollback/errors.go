@@ -6,8 +6,8 @@ import "errors"
 // bad argument wraps the sentinel with the setting, the value and the
 // allowed range, and changes nothing.
 var (
-	// ErrInvalidOption wraps every error New returns for a bad Option.
-	ErrInvalidOption = errors.New("rollback: invalid option")
+	// ErrInvalidConfig wraps every error New returns for a bad Option.
+	ErrInvalidConfig = errors.New("rollback: invalid configuration")
 	// ErrNilRouter is returned by New for a nil Router.
 	ErrNilRouter = errors.New("rollback: nil router")
 	// ErrNilMetrics is returned by New for a nil Metrics.

@@ -83,7 +83,7 @@ func New(router migrate.Router, metrics migrate.Metrics, opts ...Option) (*Manag
 	cfg := defaultConfig()
 	for i, o := range opts {
 		if nilcheck.Is(o) {
-			return nil, fmt.Errorf("%w: option %d is nil", ErrInvalidOption, i)
+			return nil, fmt.Errorf("%w: option %d is nil", ErrInvalidConfig, i)
 		}
 		if err := o.apply(&cfg); err != nil {
 			return nil, err

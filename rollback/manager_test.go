@@ -582,7 +582,7 @@ func TestNewValidates(t *testing.T) {
 		{WithCriteria(Criteria{MaxErrorRate: 0.1, MaxLatencyRatio: 3, MinHealth: 101}), "WithCriteria.MinHealth(101)"},
 	} {
 		_, err := New(newRouter(full), m, tc.opt)
-		require.ErrorIs(t, err, ErrInvalidOption, tc.want)
+		require.ErrorIs(t, err, ErrInvalidConfig, tc.want)
 		require.Contains(t, err.Error(), tc.want)
 	}
 	_, err = New(newRouter(full), m, WithPlannedSteps(), WithTriggers())

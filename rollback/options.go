@@ -129,7 +129,7 @@ func defaultConfig() config {
 }
 
 // An Option configures a Manager. A bad value makes New return an error
-// that wraps ErrInvalidOption and names the option, the value and the
+// that wraps ErrInvalidConfig and names the option, the value and the
 // allowed range.
 type Option interface {
 	apply(*config) error
@@ -140,7 +140,7 @@ type optionFunc func(*config) error
 func (f optionFunc) apply(c *config) error { return f(c) }
 
 func invalid(name string, value any, allowed string) error {
-	return fmt.Errorf("%w: %s(%v): want %s", ErrInvalidOption, name, value, allowed)
+	return fmt.Errorf("%w: %s(%v): want %s", ErrInvalidConfig, name, value, allowed)
 }
 
 // WithClock sets the clock. Default: the real clock.
@@ -185,7 +185,7 @@ func WithTriggers(ts ...Trigger) Option {
 		seen := map[string]bool{}
 		for _, t := range ts {
 			if err := t.validate(); err != nil {
-				return fmt.Errorf("%w: WithTriggers: %v", ErrInvalidOption, err)
+				return fmt.Errorf("%w: WithTriggers: %v", ErrInvalidConfig, err)
 			}
 			if seen[t.Name] {
 				return invalid("WithTriggers", t.Name, "unique trigger names")

@@ -233,12 +233,12 @@ func TestTriggerValidation(t *testing.T) {
 	}
 	for _, tc := range cases {
 		_, err := New(newRouter(hybrid50), newMetrics(newFixture(t, hybrid50).clk), WithTriggers(tc.tr))
-		require.ErrorIs(t, err, ErrInvalidOption)
+		require.ErrorIs(t, err, ErrInvalidConfig)
 		require.Contains(t, err.Error(), tc.want)
 	}
 	dup := Trigger{Name: "x", Condition: ConditionHealth, Threshold: 60}
 	_, err := New(newRouter(hybrid50), newMetrics(newFixture(t, hybrid50).clk), WithTriggers(dup, dup))
-	require.ErrorIs(t, err, ErrInvalidOption)
+	require.ErrorIs(t, err, ErrInvalidConfig)
 }
 
 func TestDefaultTriggersAreTheSeeds(t *testing.T) {
