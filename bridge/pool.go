@@ -72,6 +72,9 @@ type PoolExecutor struct {
 	p      *pool.Pool
 	route  Router
 	routes map[string]string
+	// explicitRoutes is set by WithRoutes: only a table the caller gave is
+	// checked against the pool's departments.
+	explicitRoutes bool
 }
 
 // PoolOption configures NewPoolExecutor.
@@ -84,10 +87,16 @@ type poolOptionFunc func(*PoolExecutor) error
 func (f poolOptionFunc) applyPool(e *PoolExecutor) error { return f(e) }
 
 // WithRoutes replaces the routing table (command name → department). Every
-// department must exist in the pool.
+// department it names must exist in the pool: NewPoolExecutor returns an
+// error wrapping ErrInvalidConfig naming the first command (in name order)
+// whose department the pool lacks. The DefaultRoutes used without
+// WithRoutes are not checked: a default route to a department the pool does
+// not have is simply unused (such a command is unroutable and the bridge
+// serves it from legacy).
 func WithRoutes(routes map[string]string) PoolOption {
 	return poolOptionFunc(func(e *PoolExecutor) error {
 		e.routes = maps.Clone(routes)
+		e.explicitRoutes = true
 		return nil
 	})
 }
@@ -120,10 +129,17 @@ func NewPoolExecutor(p *pool.Pool, opts ...PoolOption) (*PoolExecutor, error) {
 	if e.route == nil {
 		depts := p.Departments()
 		for _, name := range slices.Sorted(maps.Keys(e.routes)) {
-			if d := e.routes[name]; !slices.Contains(depts, d) {
+			d := e.routes[name]
+			if slices.Contains(depts, d) {
+				continue
+			}
+			if e.explicitRoutes {
 				return nil, fmt.Errorf("%w: WithRoutes: command %q goes to department %q, which the pool does not have (it has %s)",
 					ErrInvalidConfig, name, d, strings.Join(depts, ", "))
 			}
+			// A default route to a department this pool lacks: unused, so
+			// the command is unroutable (served from legacy).
+			delete(e.routes, name)
 		}
 		e.route = e.tableRoute
 	}

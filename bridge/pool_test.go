@@ -13,6 +13,7 @@ import (
 	"github.com/bumba/pooling/internal/sim"
 	"github.com/bumba/pooling/internal/workload"
 	"github.com/bumba/pooling/pool"
+	"github.com/bumba/pooling/pool/pooltest"
 )
 
 // simPool is the simulated framework behind a pool, with instant starts so
@@ -261,4 +262,60 @@ func alwaysWarmBench() bridge.Executor {
 	return bridge.ExecutorFunc(func(context.Context, bridge.Command) (bridge.Response, error) {
 		return bridge.Response{Output: "legacy"}, nil
 	})
+}
+
+// hostPool is a pool of a host's own departments (none of them in
+// DefaultRoutes' reference catalogue but BACKEND).
+func hostPool(t *testing.T) *pool.Pool {
+	t.Helper()
+	clk := clock.NewMock()
+	fleet := pooltest.New(clk)
+	specs := []pool.Spec{
+		fleet.Spec("billing-1", "BILLING"),
+		fleet.Spec("search-1", "SEARCH"),
+		fleet.Spec("api-1", "BACKEND"),
+	}
+	require.NoError(t, fleet.Err())
+	p, err := pool.New(specs, pool.WithClock(clk))
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, p.Close(context.Background())) })
+	return p
+}
+
+// Default routes to departments the pool lacks are unused, not an error: a
+// pool of the host's own departments is accepted as is, commands routed by
+// option or to a department the pool has run on it, and the others are
+// unroutable (served from legacy by the bridge).
+func TestPoolExecutorDefaultRoutesToMissingDepartmentsAreUnused(t *testing.T) {
+	p := hostPool(t)
+	e, err := bridge.NewPoolExecutor(p)
+	require.NoError(t, err, "DefaultRoutes name departments this pool lacks; they are just unused")
+	ctx := context.Background()
+
+	resp, err := e.Execute(ctx, bridge.Command{Name: "charge", Options: map[string]any{bridge.OptionDepartment: "BILLING"}})
+	require.NoError(t, err)
+	assert.Equal(t, "billing-1", resp.Output)
+
+	resp, err = e.Execute(ctx, bridge.Command{Name: "api"})
+	require.NoError(t, err, "a default route to a department the pool has is used")
+	assert.Equal(t, "api-1", resp.Output)
+
+	_, err = e.Execute(ctx, bridge.Command{Name: "secure"})
+	assert.ErrorIs(t, err, bridge.ErrUnroutable, "default route to SECURITY, which this pool lacks")
+
+	// An explicit route naming an unknown department is the caller's
+	// mistake: an error naming the command and the department.
+	_, err = bridge.NewPoolExecutor(p, bridge.WithRoutes(map[string]string{"charge": "BILLING", "find": "SERCH"}))
+	require.ErrorIs(t, err, bridge.ErrInvalidConfig)
+	assert.Contains(t, err.Error(), `"find"`)
+	assert.Contains(t, err.Error(), `"SERCH"`)
+	assert.Contains(t, err.Error(), "WithRoutes")
+
+	e, err = bridge.NewPoolExecutor(p, bridge.WithRoutes(map[string]string{"charge": "BILLING", "find": "SEARCH"}))
+	require.NoError(t, err)
+	resp, err = e.Execute(ctx, bridge.Command{Name: "find"})
+	require.NoError(t, err)
+	assert.Equal(t, "search-1", resp.Output)
+	_, err = e.Execute(ctx, bridge.Command{Name: "api"})
+	assert.ErrorIs(t, err, bridge.ErrUnroutable, "WithRoutes replaces the defaults")
 }
