@@ -30,15 +30,12 @@ const SectionRollout = "rollout"
 
 // FileStore keeps every section in one file, written atomically (temporary
 // file, fsync, rename, directory fsync) with a schema version and a SHA-256
-// checksum. Use one FileStore per file, shared by everything that stores
-// state in it.
+// checksum, under an advisory lock (flock) so that two FileStores on one
+// file — in one process or two — never lose each other's sections. The
+// file is bounded (state.MaxFileSize, 16 MiB) and must be a regular file.
 type FileStore struct {
 	path string
 	mem  MemoryStore // the sections as last written
-}
-
-type filePayload struct {
-	Sections map[string]json.RawMessage `json:"sections"`
 }
 
 // OpenFileStore opens the state file at path and reads it. A missing file
@@ -50,19 +47,12 @@ func OpenFileStore(path string) (*FileStore, error) {
 	if path == "" {
 		return nil, fmt.Errorf("%w: OpenFileStore(%q): want a file path", ErrInvalidConfig, path)
 	}
-	payload, err := state.Read(path)
+	sections, err := state.ReadSections(path)
 	if err != nil {
 		return nil, err
 	}
 	s := &FileStore{path: path, mem: MemoryStore{sections: map[string][]byte{}}}
-	if payload == nil {
-		return s, nil
-	}
-	var p filePayload
-	if err := json.Unmarshal(payload, &p); err != nil {
-		return nil, fmt.Errorf("state: %s: %w: payload: %v", path, ErrCorruptState, err)
-	}
-	for k, v := range p.Sections {
+	for k, v := range sections {
 		s.mem.sections[k] = v
 	}
 	return s, nil
@@ -76,30 +66,33 @@ func (s *FileStore) Load(ctx context.Context, section string) ([]byte, error) {
 	return s.mem.Load(ctx, section)
 }
 
-// Save implements Store: it rewrites the whole file with the section
-// replaced. If the write fails the file and the store are unchanged.
+// Save implements Store: it replaces the section in the file, holding the
+// file's lock (internal/state) across reading the file and writing it, so
+// that sections another FileStore or process saved in the meantime are
+// kept; the store then holds the file's sections as written. If another
+// writer holds the lock until ctx ends (or for state.LockWait) it returns
+// an error wrapping ErrStateLocked. If the write fails the file and the
+// store are unchanged.
 func (s *FileStore) Save(ctx context.Context, section string, data []byte) error {
 	if err := checkSave(ctx, section, data); err != nil {
 		return err
 	}
 	s.mem.mu.Lock()
 	defer s.mem.mu.Unlock()
-	all := make(map[string]json.RawMessage, len(s.mem.sections)+1)
-	for k, v := range s.mem.sections {
-		all[k] = v
-	}
-	data = bytes.Clone(data)
-	all[section] = data
-	payload, err := json.MarshalIndent(filePayload{Sections: all}, "  ", "  ")
+	written, err := state.SaveSection(ctx, s.path, section, data)
 	if err != nil {
-		return fmt.Errorf("migrate: save section %q: %w", section, err)
-	}
-	if err := state.Write(s.path, payload); err != nil {
 		return err
 	}
-	s.mem.sections[section] = data
+	s.mem.sections = make(map[string][]byte, len(written))
+	for k, v := range written {
+		s.mem.sections[k] = v
+	}
 	return nil
 }
+
+// ErrStateLocked is returned by FileStore.Save when another writer holds
+// the state file's lock for longer than the save can wait.
+var ErrStateLocked = state.ErrLocked
 
 // MemoryStore is a Store in memory.
 type MemoryStore struct {
