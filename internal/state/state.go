@@ -281,7 +281,7 @@ func removeStaleTemps(path string) {
 	}
 	prefix := base + TempSuffix
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), prefix) && e.Type().IsRegular() {
+		if strings.HasPrefix(e.Name(), prefix) && !e.IsDir() {
 			_ = os.Remove(filepath.Join(dir, e.Name()))
 		}
 	}
