@@ -50,7 +50,8 @@
 //   - queue_depth: tasks waiting for a start, at the sample.
 //   - rollbacks, workflow_detections, threshold_adjustments: events in the
 //     interval (rollbacks are RecordRollback calls plus the bridge's
-//     automatic fallbacks).
+//     automatic fallbacks; a fallback the rollback package also records
+//     counts once).
 //
 // A rate whose denominator is zero in an interval (no calls, no tasks, no
 // pre-warm decided) is absent from that sample: there is no evidence.

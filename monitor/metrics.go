@@ -77,7 +77,8 @@ const (
 	// MetricAutoFallbacks is the bridge's automatic switches to Fallback.
 	MetricAutoFallbacks Metric = "auto_fallbacks"
 	// MetricRollbacks is rollbacks: RecordRollback calls plus automatic
-	// fallbacks of the bridge.
+	// fallbacks of the bridge, one fallback counting once even when the
+	// rollback package also records it (WatchRollbacks).
 	MetricRollbacks Metric = "rollbacks"
 	// MetricShadowCompared is shadow runs compared.
 	MetricShadowCompared Metric = "shadow_compared"
@@ -223,7 +224,7 @@ var metricTable = [numMetrics]metricDef{
 	idLegacyLatencySum:     {name: MetricLegacyLatencySum, kind: kindCount, unit: "ms", help: "summed legacy-path latency"},
 	idFallbacks:            {name: MetricFallbacks, kind: kindCount, unit: "commands", help: "pool failures served by legacy"},
 	idAutoFallbacks:        {name: MetricAutoFallbacks, kind: kindCount, unit: "switches", help: "automatic switches to fallback mode"},
-	idRollbacks:            {name: MetricRollbacks, kind: kindCount, unit: "rollbacks", help: "rollbacks recorded plus automatic fallbacks"},
+	idRollbacks:            {name: MetricRollbacks, kind: kindCount, unit: "rollbacks", help: "rollbacks recorded plus automatic fallbacks, each fallback once"},
 	idShadowCompared:       {name: MetricShadowCompared, kind: kindCount, unit: "runs", help: "shadow runs compared"},
 	idShadowMatched:        {name: MetricShadowMatched, kind: kindCount, unit: "runs", help: "shadow runs that matched legacy"},
 	idWorkflowsSeen:        {name: MetricWorkflowsSeen, kind: kindCount, unit: "workflows", help: "workflow instances seen"},

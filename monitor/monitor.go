@@ -53,10 +53,18 @@ type Monitor struct {
 	history       ring[Alert] // resolved alerts, oldest first
 	fired         [numSeverities]uint64
 	rollbacks     ring[RollbackInfo]
-	rollbackTotal uint64
-	rollbackNew   uint64 // recorded since the last sample
-	listeners     []listener
-	nextListener  uint64
+	rollbackTotal uint64 // rollbacks counted so far (rollbacks_total)
+	rollbackNew   uint64 // counted by RecordRollback since the last sample
+	// One bridge automatic fallback is one rollback, whether it is seen in
+	// the bridge's counters, reported by RecordRollback (BridgeFallback),
+	// or both, in either order: fallbacksSeen is the bridge's automatic
+	// fallbacks seen in samples, fallbacksRecorded the BridgeFallback
+	// records, fallbacksCounted the fallbacks counted as rollbacks, which
+	// is the larger of the two.
+	fallbacksSeen, fallbacksRecorded, fallbacksCounted uint64
+
+	listeners    []listener
+	nextListener uint64
 
 	running atomic.Bool
 
@@ -251,6 +259,8 @@ func delta(cur, prev uint64) float64 {
 // sample computes the sample at now from the sources' stats against the
 // previous counters.
 func (m *Monitor) sample(now time.Time, prevT time.Time, ps pool.Stats, bs bridge.Stats, prev, cur counters, rollbacks uint64) Sample {
+	// rollbacks is RecordRollback's count since the last sample; m.mu is
+	// held (read or write) for the fallback tallies.
 	s := Sample{Time: now, Interval: now.Sub(prevT)}
 	if cur.pool {
 		// Memory usage is the share of the allowed memory held: the
@@ -307,9 +317,20 @@ func (m *Monitor) sample(now time.Time, prevT time.Time, ps pool.Stats, bs bridg
 		s.set(idShadowCompared, delta(cur.compared, prev.compared))
 		s.set(idShadowMatched, min(delta(cur.matched, prev.matched), s.v[idShadowCompared]))
 	}
-	s.set(idRollbacks, float64(rollbacks)+s.v[idAutoFallbacks])
+	s.set(idRollbacks, float64(rollbacks+m.uncountedFallbacks(s.v[idAutoFallbacks])))
 	s.derive()
 	return s
+}
+
+// uncountedFallbacks is how many of the bridge's automatic fallbacks seen
+// so far plus auto new ones are not yet counted as rollbacks (by an earlier
+// sample or by RecordRollback with BridgeFallback). m.mu is held.
+func (m *Monitor) uncountedFallbacks(auto float64) uint64 {
+	seen := m.fallbacksSeen + uint64(max(auto, 0))
+	if seen <= m.fallbacksCounted {
+		return 0
+	}
+	return seen - m.fallbacksCounted
 }
 
 // memoryAllowed is the bytes memory usage is measured against: the limit
@@ -329,10 +350,10 @@ func (m *Monitor) peek() Sample {
 	defer m.collectMu.Unlock()
 	now := m.clk.Now()
 	ps, bs := m.read()
+	cur := m.counters(ps, bs)
 	m.mu.RLock()
-	pending := m.rollbackNew
-	m.mu.RUnlock()
-	return m.sample(now, m.start, ps, bs, m.prev, m.counters(ps, bs), pending)
+	defer m.mu.RUnlock()
+	return m.sample(now, m.start, ps, bs, m.prev, cur, m.rollbackNew)
 }
 
 // collectAt takes the sample at now.
@@ -350,6 +371,10 @@ func (m *Monitor) collectAt(now time.Time) Sample {
 		now = prevT
 	}
 	s := m.sample(now, prevT, ps, bs, m.prev, cur, m.rollbackNew)
+	extra := m.uncountedFallbacks(s.v[idAutoFallbacks])
+	m.fallbacksSeen += uint64(s.v[idAutoFallbacks])
+	m.fallbacksCounted += extra
+	m.rollbackTotal += extra
 	m.rollbackNew = 0
 	m.prev = cur
 	m.latest = s

@@ -119,7 +119,7 @@ func newDescs() *descs {
 		status:          d("health_status", "1 for the current health status.", "status"),
 		firing:          d("alerts_firing", "Alerts firing now.", "severity"),
 		alertsTotal:     d("alerts_total", "Alerts that fired.", "severity"),
-		rollbacks:       d("rollbacks_total", "Rollbacks recorded with RecordRollback."),
+		rollbacks:       d("rollbacks_total", "Rollbacks: RecordRollback calls plus the bridge's automatic fallbacks, one fallback counting once even when also recorded."),
 		uptime:          d("uptime_seconds", "Seconds since the monitor started."),
 		lastSample:      d("last_sample_timestamp_seconds", "Unix time of the latest sample."),
 		listenerPanics:  d("monitor_listener_panics_total", "Alert listener panics recovered."),

@@ -108,10 +108,9 @@ func promExpr(id int, interval time.Duration) promSeries {
 	case idAutoFallbacks:
 		return count(rate("bridge_auto_fallbacks_total"))
 	case idRollbacks:
-		// Recorded rollbacks plus the bridge's automatic fallbacks (none
-		// without a bridge).
-		r := rate("rollbacks_total")
-		return count(r + " + (" + rate("bridge_auto_fallbacks_total") + " or " + r + " * 0)")
+		// rollbacks_total already counts the bridge's automatic
+		// fallbacks, each once (see RecordRollback).
+		return count(rate("rollbacks_total"))
 	case idShadowCompared:
 		return count(rate("bridge_shadow_compared_total"))
 	case idShadowMatched:

@@ -122,7 +122,7 @@ func TestPrometheusRulesRendersTheTable(t *testing.T) {
 	assert.Equal(t, "(bumba_pool_warm_hit_ratio) < 0.4", g[byName(RuleWarmHitRateLow)].Expr)
 	assert.Equal(t, "10m", g[byName(RuleWarmHitRateLow)].For)
 	assert.Contains(t, g[byName(RuleRollbackTriggered)].Expr, "bumba_pool_rollbacks_total")
-	assert.Contains(t, g[byName(RuleRollbackTriggered)].Expr, "bumba_pool_bridge_auto_fallbacks_total")
+	assert.NotContains(t, g[byName(RuleRollbackTriggered)].Expr, "bumba_pool_bridge_auto_fallbacks_total", "rollbacks_total counts each automatic fallback once already")
 	// The host's rule: a name Prometheus accepts, its text kept literal.
 	h := g[byName("slow_legacy")]
 	assert.Equal(t, `(bumba_pool_response_time_seconds{path="legacy"}) >= 1.5`, h.Expr)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -65,6 +66,9 @@ type Manager struct {
 
 	fbMu      sync.Mutex
 	fallbacks []bridge.Transition
+
+	lisMu     sync.Mutex
+	listeners []func(Event) // WithListener's, then AddListener's
 }
 
 // New returns a manager acting on router with metrics (see the With…
@@ -100,6 +104,7 @@ func New(router migrate.Router, metrics migrate.Metrics, opts ...Option) (*Manag
 		announced: make([]bool, len(cfg.triggers)),
 		alertSeen: map[string]time.Time{},
 		st:        persisted{Version: recordsVersion},
+		listeners: slices.Clone(cfg.listeners),
 	}
 	ctx := context.Background()
 	data, err := cfg.store.Load(ctx, SectionRollbacks)
@@ -845,10 +850,32 @@ func (m *Manager) takePending() []Event {
 	return p
 }
 
+// AddListener adds a listener after New, with the semantics of
+// WithListener: called with every later Event, after the record was saved,
+// without the manager's lock held; a panic in it is recovered and logged.
+// It is how a monitor created before the manager (to be its Health and
+// Alerts) is handed the manager's rollbacks (monitor.WatchRollbacks). A nil
+// f is an error wrapping ErrInvalidConfig.
+func (m *Manager) AddListener(f func(Event)) error {
+	if f == nil {
+		return invalid("AddListener", "nil", "a non-nil func(Event)")
+	}
+	m.lisMu.Lock()
+	m.listeners = append(m.listeners[:len(m.listeners):len(m.listeners)], f)
+	m.lisMu.Unlock()
+	return nil
+}
+
 // notify tells the listeners; a panicking one is logged and the others are
 // still called.
 func (m *Manager) notify(evs []Event) {
-	notify.Each(m.cfg.listeners, evs, func(e Event, r any) {
+	if len(evs) == 0 {
+		return
+	}
+	m.lisMu.Lock()
+	ls := m.listeners
+	m.lisMu.Unlock()
+	notify.Each(ls, evs, func(e Event, r any) {
 		m.log.Error("rollback: ERROR listener panicked", "event", e.Type, "id", e.Record.ID, "panic", fmt.Sprint(r))
 	})
 }
