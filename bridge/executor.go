@@ -44,8 +44,15 @@ type Command struct {
 // Response is an executor's answer.
 type Response struct {
 	// Output is the answer. The default comparator compares it with
-	// reflect.DeepEqual.
+	// reflect.DeepEqual (see DefaultComparator for commands that do not
+	// name their specialist).
 	Output any
+	// Specialist is who answered, when known: PoolExecutor sets it from
+	// pool.Result.Specialist; a legacy executor should set it when its
+	// answer can name who gave it. It is not part of the answer: the
+	// default comparator never compares it, and masks it in string
+	// outputs of commands that do not name a specialist.
+	Specialist string
 	// Detail is path-specific information that is not part of the answer
 	// (who served it, whether it was warm, …). The default comparator
 	// ignores it.

@@ -59,8 +59,9 @@ type Router func(cmd Command) (t pool.Task, ok bool)
 
 // PoolExecutor serves a *pool.Pool as an Executor: it routes each command
 // to a specialist or department, runs it on the pool, and answers with the
-// instance's output (Response.Detail is the pool.Result: who served it,
-// whether it was warm, how long it waited).
+// instance's output (Response.Specialist is who served it; Response.Detail
+// is the pool.Result: who served it, whether it was warm, how long it
+// waited).
 //
 // A command is routed by its OptionSpecialist or OptionDepartment option if
 // present, else by its name through the routing table (DefaultRoutes unless
@@ -185,5 +186,5 @@ func (e *PoolExecutor) Execute(ctx context.Context, cmd Command) (Response, erro
 		}
 		return Response{}, err
 	}
-	return Response{Output: res.Output, Detail: res}, nil
+	return Response{Output: res.Output, Specialist: res.Specialist, Detail: res}, nil
 }

@@ -2,6 +2,7 @@ package bridge_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/benbjohnson/clock"
@@ -318,4 +319,70 @@ func TestPoolExecutorDefaultRoutesToMissingDepartmentsAreUnused(t *testing.T) {
 	assert.Equal(t, "search-1", resp.Output)
 	_, err = e.Execute(ctx, bridge.Command{Name: "api"})
 	assert.ErrorIs(t, err, bridge.ErrUnroutable, "WithRoutes replaces the defaults")
+}
+
+// The default comparator compares what a department-only command answered,
+// not which specialist answered it: the pool's balancer and legacy pick
+// different specialists of the department, and shadow compatibility is
+// still 100 %. A command that names its specialist is still compared as
+// is, and a different answer is still a mismatch.
+func TestDefaultComparatorIgnoresWhichSpecialistAnswered(t *testing.T) {
+	clk := clock.NewMock()
+	answer := func(_ context.Context, id string, task pool.Task) (any, error) {
+		return id + ": " + task.Command + " done", nil
+	}
+	fleet := pooltest.New(clk, pooltest.WithHandler(answer))
+	specs := []pool.Spec{fleet.Spec("billing-1", "BILLING"), fleet.Spec("billing-2", "BILLING")}
+	p, err := pool.New(specs, pool.WithClock(clk))
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, p.Close(context.Background())) })
+	exec, err := bridge.NewPoolExecutor(p)
+	require.NoError(t, err)
+	// Legacy answers a department-only command on the department's last
+	// specialist, which the pool's balancer does not pick first.
+	legacy := bridge.ExecutorFunc(func(_ context.Context, c bridge.Command) (bridge.Response, error) {
+		id, _ := c.Options[bridge.OptionSpecialist].(string)
+		if id == "" {
+			id = "billing-2"
+		}
+		if c.Name == "refund" {
+			return bridge.Response{Output: "refused", Specialist: id}, nil
+		}
+		return bridge.Response{Output: id + ": " + c.Name + " done", Specialist: id}, nil
+	})
+	b, err := bridge.New(legacy, exec, bridge.WithClock(clk), bridge.WithShadowConcurrency(64)) // shadow; no run skipped
+	require.NoError(t, err)
+	dept := map[string]any{bridge.OptionDepartment: "BILLING"}
+	for range 20 {
+		_, err := b.Execute(context.Background(), bridge.Command{Name: "charge", Options: dept})
+		require.NoError(t, err)
+	}
+	_, err = b.Execute(context.Background(), bridge.Command{Name: "charge", Options: map[string]any{bridge.OptionSpecialist: "billing-1"}})
+	require.NoError(t, err)
+	_, err = b.Execute(context.Background(), bridge.Command{Name: "refund", Options: dept})
+	require.NoError(t, err)
+	require.NoError(t, b.Close(context.Background()))
+
+	one, _ := fleet.Specialist("billing-1")
+	require.Positive(t, one.Counts().Calls, "the pool answered on billing-1, legacy on billing-2")
+	st := b.Stats()
+	assert.Equal(t, uint64(22), st.Shadow.Compared)
+	assert.Equal(t, uint64(21), st.Shadow.Matched, "only the refund answer differs: %v", b.Mismatches())
+	mm := b.Mismatches()
+	require.Len(t, mm, 1)
+	assert.Equal(t, "refund", mm[0].Command.Name)
+	assert.NotEmpty(t, mm[0].Intelligent.Response.Specialist, "PoolExecutor says who answered")
+
+	// Directly: named specialist compared as is; department-only masked.
+	cmp := bridge.DefaultComparator()
+	res := func(out any, who string) bridge.Result {
+		return bridge.Result{Response: bridge.Response{Output: out, Specialist: who}}
+	}
+	assert.True(t, cmp.Compare(bridge.Command{Name: "x", Options: dept}, res("a1", "a1"), res("a2", "a2")))
+	assert.True(t, cmp.Compare(bridge.Command{Name: "x", Options: dept}, res([]byte("a1 ok"), "a1"), res([]byte("a2 ok"), "a2")))
+	assert.False(t, cmp.Compare(bridge.Command{Name: "x", Options: dept}, res("a1 ok", "a1"), res("a2 no", "a2")))
+	assert.False(t, cmp.Compare(bridge.Command{Name: "x", Options: dept}, res("a1", ""), res("a2", "a2")), "legacy did not say who answered")
+	assert.False(t, cmp.Compare(bridge.Command{Name: "x", Options: map[string]any{bridge.OptionSpecialist: "a1"}}, res("a1", "a1"), res("a2", "a2")))
+	assert.True(t, cmp.Compare(bridge.Command{Name: "x"}, bridge.Result{Err: errors.New("a")}, bridge.Result{Err: errors.New("b")}))
+	assert.False(t, cmp.Compare(bridge.Command{Name: "x"}, res("a", ""), bridge.Result{Err: errors.New("b")}))
 }
