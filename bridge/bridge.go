@@ -144,7 +144,7 @@ func New(legacy, intelligent Executor, opts ...Option) (*Bridge, error) {
 	}
 	b.mode.Store(uint32(cfg.mode))
 	b.bp.Store(toBasisPoints(cfg.percentage))
-	b.shadow.init(cfg.shadowConcurrency, cfg.mismatchRing)
+	b.shadow.init(cfg.shadowConcurrency, cfg.mismatchRing, cfg.mismatchBytes)
 	if len(cfg.observers) > 0 {
 		entries := make([]observerEntry, len(cfg.observers))
 		for i, o := range cfg.observers {

@@ -34,6 +34,9 @@ const (
 	DefaultShadowConcurrency = 8
 	// DefaultMismatchRing is how many mismatches are kept (the newest).
 	DefaultMismatchRing = 100
+	// DefaultMismatchBytes bounds the estimated size of the kept
+	// mismatches (see WithMismatchBytes).
+	DefaultMismatchBytes = 8 << 20
 	// DefaultFallbackOnError: a failed intelligent call is retried on
 	// legacy for that request.
 	DefaultFallbackOnError = true
@@ -46,6 +49,8 @@ const (
 	minFallbackWindow    = time.Second
 	maxShadowConcurrency = 1 << 16
 	maxMismatchRing      = 1 << 20
+	minMismatchBytes     = 4 << 10
+	maxMismatchBytes     = 1 << 40
 )
 
 // config is what the options set.
@@ -61,6 +66,7 @@ type config struct {
 	shadowTimeout     time.Duration
 	shadowConcurrency int
 	mismatchRing      int
+	mismatchBytes     int
 	fallbackOnError   bool
 	autoFallback      bool
 	comparator        Comparator
@@ -82,6 +88,7 @@ func defaultConfig() config {
 		shadowTimeout:     DefaultShadowTimeout,
 		shadowConcurrency: DefaultShadowConcurrency,
 		mismatchRing:      DefaultMismatchRing,
+		mismatchBytes:     DefaultMismatchBytes,
 		fallbackOnError:   DefaultFallbackOnError,
 		autoFallback:      DefaultAutoFallback,
 		comparator:        DefaultComparator(),
@@ -233,6 +240,24 @@ func WithMismatchRing(n int) Option {
 			return invalid("WithMismatchRing", n, fmt.Sprintf("[1, %d]", maxMismatchRing))
 		}
 		cfg.mismatchRing = n
+		return nil
+	})
+}
+
+// WithMismatchBytes bounds the kept mismatches by their estimated size
+// in bytes (strings and byte slices by length, containers by their
+// elements), in [4096, 1<<40]. Default 8 MiB. Each part of a mismatch —
+// an answer's Output, Detail and error text, the command's name, routing
+// key, Args and Options — is kept up to a tenth of n: a larger one is cut,
+// to a Truncated value (Output, Detail, Options) or a text ending with a
+// marker (error, Args), and the Mismatch is marked Truncated. The oldest
+// mismatches are dropped to keep the total within n.
+func WithMismatchBytes(n int) Option {
+	return optionFunc(func(cfg *config) error {
+		if n < minMismatchBytes || n > maxMismatchBytes {
+			return invalid("WithMismatchBytes", n, fmt.Sprintf("[%d, %d]", minMismatchBytes, maxMismatchBytes))
+		}
+		cfg.mismatchBytes = n
 		return nil
 	})
 }

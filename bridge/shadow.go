@@ -22,6 +22,11 @@ type Mismatch struct {
 	Legacy Result
 	// Intelligent is the shadow run's result.
 	Intelligent Result
+	// Truncated is set when a part of the mismatch was too large for the
+	// WithMismatchBytes bound and was kept cut: an Output, Detail or
+	// Options value is then a Truncated, an error or Args text ends with
+	// a marker saying so.
+	Truncated bool
 }
 
 // shadowState is everything Shadow mode keeps.
@@ -38,16 +43,21 @@ type shadowState struct {
 	started, skipped, compared, matched, mismatched atomic.Uint64
 	timeouts, panics, canceled, unrouted            atomic.Uint64
 
-	ringMu sync.Mutex
-	ring   []Mismatch
-	next   int // where the next mismatch goes
-	filled bool
+	ringMu   sync.Mutex
+	ring     []Mismatch // a circular buffer: the oldest at head, kept of them
+	sizes    []int      // estimated bytes of each
+	head     int
+	kept     int
+	bytes    int // sum of the kept sizes, at most maxBytes
+	maxBytes int
 }
 
-func (s *shadowState) init(concurrency, ring int) {
+func (s *shadowState) init(concurrency, ring, maxBytes int) {
 	s.sem = semaphore.NewWeighted(int64(concurrency))
 	s.base, s.cancel = context.WithCancel(context.Background())
 	s.ring = make([]Mismatch, ring)
+	s.sizes = make([]int, ring)
+	s.maxBytes = maxBytes
 }
 
 // begin reserves a shadow slot, or reports false (and counts a skip) when
@@ -118,29 +128,45 @@ func (s *shadowState) inFlight() int {
 	return s.inflight
 }
 
+// addMismatch keeps m, cut to the byte bound (each of its ten parts at
+// most a tenth of it), dropping the oldest mismatches until both the
+// count and the byte bound hold.
 func (s *shadowState) addMismatch(m Mismatch) {
+	m, size := boundMismatch(m, max(s.maxBytes/10, 1))
 	s.ringMu.Lock()
-	s.ring[s.next] = m
-	s.next++
-	if s.next == len(s.ring) {
-		s.next, s.filled = 0, true
+	defer s.ringMu.Unlock()
+	for s.kept > 0 && (s.kept == len(s.ring) || s.bytes+size > s.maxBytes) {
+		s.bytes -= s.sizes[s.head]
+		s.ring[s.head], s.sizes[s.head] = Mismatch{}, 0
+		s.head = (s.head + 1) % len(s.ring)
+		s.kept--
 	}
-	s.ringMu.Unlock()
+	i := (s.head + s.kept) % len(s.ring)
+	s.ring[i], s.sizes[i] = m, size
+	s.kept++
+	s.bytes += size
 }
 
 func (s *shadowState) mismatches() []Mismatch {
 	s.ringMu.Lock()
 	defer s.ringMu.Unlock()
-	if !s.filled {
-		return append([]Mismatch(nil), s.ring[:s.next]...)
+	out := make([]Mismatch, 0, s.kept)
+	for k := 0; k < s.kept; k++ {
+		out = append(out, s.ring[(s.head+k)%len(s.ring)])
 	}
-	out := make([]Mismatch, 0, len(s.ring))
-	out = append(out, s.ring[s.next:]...)
-	return append(out, s.ring[:s.next]...)
+	return out
 }
 
-// Mismatches returns the mismatches kept (at most WithMismatchRing of
-// them, the newest), oldest first.
+// mismatchBytes is the estimated size of the kept mismatches.
+func (s *shadowState) mismatchBytes() int {
+	s.ringMu.Lock()
+	defer s.ringMu.Unlock()
+	return s.bytes
+}
+
+// Mismatches returns the mismatches kept (the newest: at most
+// WithMismatchRing of them, holding at most WithMismatchBytes), oldest
+// first.
 func (b *Bridge) Mismatches() []Mismatch { return b.shadow.mismatches() }
 
 // legacyDone carries the served legacy result to the shadow run; ok is
