@@ -134,6 +134,15 @@ type Status struct {
 	StepStartedAt time.Time     `json:"step_started_at"`
 	// LastRollback is the most recent rollback the controller has seen.
 	LastRollback string `json:"last_rollback,omitempty"`
+	// Warnings are problems of the configuration that do not stop the
+	// rollout but defeat part of it: today, a step that tunes (Step.Tune)
+	// when no Tuner is configured. Never nil.
+	Warnings []string `json:"warnings"`
+}
+
+// noTunerWarning is the warning for a tuning step without a tuner.
+func noTunerWarning(step string) string {
+	return fmt.Sprintf("migrate: WARNING step %q is an optimisation step but no tuner is configured (migrate.WithTuner(p)): it only soaks, nothing is tuned", step)
 }
 
 // Remaining is the soak still due in the step (0 once soaked).
@@ -183,6 +192,9 @@ type Controller struct {
 	idx      int
 	lastEval time.Time  // soak accrues from here; not saved (downtime is not soak)
 	pending  []Decision // recorded, listeners not yet called
+	// noTunerWarned is the step index the "no tuner" warning was last
+	// logged for (-1: none), so that it is logged once per entry.
+	noTunerWarned int
 }
 
 // New returns a controller that routes router through the plan using
@@ -228,7 +240,15 @@ func New(router Router, metrics Metrics, opts ...Option) (*Controller, error) {
 	}
 	c := &Controller{
 		router: router, metrics: metrics, cfg: cfg,
-		clk: cfg.clock, log: cfg.logger, plan: cfg.plan,
+		clk: cfg.clock, log: cfg.logger, plan: cfg.plan, noTunerWarned: -1,
+	}
+	if cfg.tuner == nil {
+		for _, st := range cfg.plan.Steps {
+			if st.Tune {
+				cfg.logger.Warn(noTunerWarning(st.Name))
+				break
+			}
+		}
 	}
 	ctx := context.Background()
 	data, err := cfg.store.Load(ctx, SectionRollout)
@@ -488,6 +508,10 @@ func (c *Controller) step(ctx context.Context, info RollbackInfo, gerr error) (D
 	c.st.Evidence.Add(delta)
 	c.st.Baseline.Learn(delta)
 	if step.Tune {
+		if c.cfg.tuner == nil && c.noTunerWarned != c.idx {
+			c.noTunerWarned = c.idx
+			c.log.Warn(noTunerWarning(step.Name), "step", step.Name)
+		}
 		c.tune(now, delta)
 	}
 	g := step.Gate.Evaluate(c.st.Evidence, c.st.Baseline)
@@ -749,6 +773,10 @@ func (c *Controller) Status() Status {
 		State: c.st.State, Reason: c.st.Reason, Routing: c.st.Routing,
 		Soaked: c.st.Soaked, Evidence: c.st.Evidence, Baseline: c.st.Baseline,
 		StartedAt: c.st.StartedAt, StepStartedAt: c.st.StepStartedAt, LastRollback: c.st.LastRollback,
+		Warnings: []string{},
+	}
+	if c.cfg.tuner == nil && c.plan.Steps[c.idx].Tune {
+		s.Warnings = append(s.Warnings, noTunerWarning(c.plan.Steps[c.idx].Name))
 	}
 	if c.st.LastGate != nil {
 		g := *c.st.LastGate

@@ -221,8 +221,10 @@ func WithGuard(g Guard) Option {
 	})
 }
 
-// WithTuner sets what the optimisation phase tunes (the pool). Default:
-// none; steps with Tune then only soak.
+// WithTuner sets what the optimisation phase tunes (the pool: *pool.Pool
+// is a Tuner). Default: none; steps with Tune then only soak, and the
+// controller warns: at New and on entering such a step (log at warn level),
+// and in Status().Warnings while it runs.
 func WithTuner(t Tuner) Option {
 	return optionFunc(func(cfg *config) error {
 		if nilcheck.Is(t) {

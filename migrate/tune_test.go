@@ -1,6 +1,10 @@
 package migrate
 
 import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -116,4 +120,39 @@ func TestOptimisationWithExplicitBounds(t *testing.T) {
 	stepMinutes(f, 20, 10, 9)
 	require.Equal(t, 16, tn.maxWarm)
 	require.Equal(t, 0.5, tn.threshold)
+}
+
+// An optimisation step with no tuner tunes nothing: the controller says so
+// loudly, at warn level (at New and on entering the step, once) and in its
+// status while the step runs.
+func TestOptimisationWithoutTunerWarns(t *testing.T) {
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	plan := tunePlan()
+	plan.Steps = append([]Step{{Name: "shadow", Phase: PhaseShadow, Routing: Routing{bridge.ModeShadow, 0}, Soak: time.Minute}}, plan.Steps...)
+	f := newFixture(t, WithPlan(plan), WithLogger(logger))
+	require.Equal(t, 1, strings.Count(logs.String(), "no tuner is configured"), "warned at New: %s", logs.String())
+	require.Empty(t, f.ctrl.Status().Warnings, "not in the optimisation step yet")
+	require.NotNil(t, f.ctrl.Status().Warnings, "[] not null")
+
+	_, err := f.ctrl.SetStep(context.Background(), "optimisation", "test")
+	require.NoError(t, err)
+	for range 5 {
+		f.at(time.Minute)
+	}
+	require.Equal(t, 2, strings.Count(logs.String(), "no tuner is configured"), "once more on entering the step, not every Step: %s", logs.String())
+	require.Contains(t, logs.String(), "level=WARN")
+	st := f.ctrl.Status()
+	require.Len(t, st.Warnings, 1)
+	require.Contains(t, st.Warnings[0], `"optimisation"`)
+	require.Contains(t, st.Warnings[0], "WithTuner")
+
+	// With a tuner: no warning at all.
+	logs.Reset()
+	g := newFixture(t, WithPlan(plan), WithLogger(logger), WithTuner(&fakeTuner{threshold: 0.3, maxWarm: 17}))
+	_, err = g.ctrl.SetStep(context.Background(), "optimisation", "test")
+	require.NoError(t, err)
+	g.at(time.Minute)
+	require.NotContains(t, logs.String(), "no tuner")
+	require.Empty(t, g.ctrl.Status().Warnings)
 }
