@@ -128,6 +128,7 @@ func (m *Manager) restore(ctx context.Context, data []byte) error {
 	if err := json.Unmarshal(data, &st); err != nil {
 		return fmt.Errorf("rollback: section %q: %w: %v", SectionRollbacks, migrate.ErrCorruptState, err)
 	}
+	st.Records = m.keepNewest(st.Records)
 	for i, r := range st.Records {
 		switch r.Status {
 		case StatusInProgress:
@@ -842,6 +843,18 @@ func (m *Manager) Baseline() migrate.Baseline {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.st.Baseline
+}
+
+// keepNewest drops the oldest restored records beyond WithMaxRecords (a
+// file saved with a larger bound, or edited), saying so.
+func (m *Manager) keepNewest(recs []Record) []Record {
+	n := len(recs) - m.cfg.maxRecords
+	if n <= 0 {
+		return recs
+	}
+	m.log.Warn("rollback: restored more records than WithMaxRecords keeps; the oldest were dropped",
+		"restored", len(recs), "kept", m.cfg.maxRecords, "dropped", n)
+	return append([]Record(nil), recs[n:]...)
 }
 
 func (m *Manager) takePending() []Event {
