@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"math"
 	"time"
 
 	"github.com/bumba/pooling/internal/stats"
@@ -74,6 +75,10 @@ type LatencyStats struct {
 	P99  time.Duration `json:"p99"`
 	Max  time.Duration `json:"max"`
 	Mean time.Duration `json:"mean"`
+	// Total is the sum of the latencies: exact, and never lower in a later
+	// snapshot, so the difference of two snapshots is the latency of the
+	// calls between them (Mean × calls is not: Mean is truncated).
+	Total time.Duration `json:"total"`
 }
 
 // ShadowStats is the shadow comparison.
@@ -124,11 +129,12 @@ func (b *Bridge) windowStats(c stats.Counts) WindowStats {
 
 func latencyStats(s stats.Snapshot) LatencyStats {
 	return LatencyStats{
-		P50:  time.Duration(s.Quantile(0.50)),
-		P95:  time.Duration(s.Quantile(0.95)),
-		P99:  time.Duration(s.Quantile(0.99)),
-		Max:  time.Duration(s.Max),
-		Mean: time.Duration(s.Mean()),
+		P50:   time.Duration(s.Quantile(0.50)),
+		P95:   time.Duration(s.Quantile(0.95)),
+		P99:   time.Duration(s.Quantile(0.99)),
+		Max:   time.Duration(s.Max),
+		Mean:  time.Duration(s.Mean()),
+		Total: time.Duration(min(s.Sum, math.MaxInt64)),
 	}
 }
 

@@ -169,3 +169,35 @@ func TestControllerDrivesARealBridgeThroughTheDefaultPlan(t *testing.T) {
 	require.Empty(t, ctrl.Tunings())
 	require.Equal(t, 17, tn.maxWarm)
 }
+
+// Latency sums are kept as sums: a window between two readings never has a
+// negative latency, even where the bridge's truncated mean × calls would
+// go down (999 999 ns then a 0 ns call: 999 999 → 2 × 499 999).
+func TestStatsMetricsLatencyIsASum(t *testing.T) {
+	clk := clock.NewMock()
+	var next atomic.Int64
+	legacy := bridge.ExecutorFunc(func(_ context.Context, c bridge.Command) (bridge.Response, error) {
+		clk.Add(time.Duration(next.Load()))
+		return bridge.Response{Output: "ok"}, nil
+	})
+	b, err := bridge.New(legacy, legacy, bridge.WithClock(clk), bridge.WithMode(bridge.ModeFallback))
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, b.Close(context.Background())) })
+	m, err := NewStatsMetrics(b, nil, clk)
+	require.NoError(t, err)
+
+	prev, err := m.Read()
+	require.NoError(t, err)
+	for _, d := range []time.Duration{999_999, 0, 1, 0, 2, 0, 0, 5} {
+		next.Store(int64(d))
+		_, err := b.Execute(context.Background(), bridge.Command{Name: "x"})
+		require.NoError(t, err)
+		cur, err := m.Read()
+		require.NoError(t, err)
+		w := Delta(prev, cur)
+		require.Equal(t, uint64(1), w.Legacy.Calls)
+		require.Equal(t, d, w.Legacy.Latency, "the window's latency is the call's own")
+		prev = cur
+	}
+	require.Equal(t, time.Duration(999_999+1+2+5), prev.Legacy.Latency)
+}

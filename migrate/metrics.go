@@ -334,5 +334,8 @@ func (m *StatsMetrics) Read() (Reading, error) {
 }
 
 func pathCounts(p bridge.PathStats) PathCounts {
-	return PathCounts{Calls: p.Calls, Errors: p.Errors, Latency: p.Latency.Mean * time.Duration(p.Calls)}
+	// The bridge's exact latency sum: a mean × calls rebuilt sum would be
+	// truncated differently at each reading and could go down between
+	// two of them (a negative latency in a window).
+	return PathCounts{Calls: p.Calls, Errors: p.Errors, Latency: p.Latency.Total}
 }

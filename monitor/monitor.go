@@ -236,7 +236,12 @@ func (m *Monitor) counters(ps pool.Stats, bs bridge.Stats) counters {
 		for i, p := range []bridge.Path{bridge.PathLegacy, bridge.PathIntelligent} {
 			st := bs.Paths[p]
 			c.calls[i], c.errors[i] = st.Calls, st.Errors
-			c.latNs[i] = float64(st.Latency.Mean) * float64(st.Calls)
+			// The bridge's exact sum; a source that reports only a mean
+			// (Total 0 with a mean) is rebuilt as mean × calls.
+			c.latNs[i] = float64(st.Latency.Total)
+			if st.Latency.Total == 0 {
+				c.latNs[i] = float64(st.Latency.Mean) * float64(st.Calls)
+			}
 		}
 		for _, ms := range bs.Modes {
 			c.fallbacks += ms.Fallbacks
@@ -306,10 +311,8 @@ func (m *Monitor) sample(now time.Time, prevT time.Time, ps pool.Stats, bs bridg
 			if cur.calls[i] >= prev.calls[i] {
 				lat -= prev.latNs[i]
 			}
-			// The bridge reports a mean truncated to the nanosecond, so
-			// the summed latency is rebuilt as mean × calls; the interval's
-			// mean is exact to within total calls / interval calls ns,
-			// and is kept to the microsecond.
+			// The summed latency is the bridge's exact sum (Latency.Total),
+			// kept to the microsecond.
 			s.set(id[2], math.Round(max(lat, 0)/1e3)/1e3)
 		}
 		s.set(idFallbacks, delta(cur.fallbacks, prev.fallbacks))
