@@ -241,6 +241,7 @@ func (p *Pool) drainLocked() {
 func (p *Pool) take(o observation) {
 	s := p.list[o.idx]
 	p.model.Access(o.idx, o.at, float64(o.weight))
+	p.hist.add(o.idx, o.at)
 	p.counted.tasks++
 	if o.hit {
 		p.counted.hits++
@@ -366,7 +367,11 @@ func (p *Pool) emit(e Event) {
 	p.cfg.observer(e)
 }
 
-func (p *Pool) prewarm(batch []*specialist) {
+func (p *Pool) prewarm(batch []*specialist) { p.startBatch(batch, true) }
+
+// startBatch starts batch in the background through the Warmer, as
+// pre-warms (which may be declined) or as plain starts.
+func (p *Pool) startBatch(batch []*specialist, prewarm bool) {
 	if !p.enter() {
 		for _, c := range batch {
 			c.pending.Store(false)
@@ -391,6 +396,9 @@ func (p *Pool) prewarm(batch []*specialist) {
 			reqs := make([]WarmRequest, n)
 			for i, c := range batch[:n] {
 				reqs[i] = WarmRequest{ID: c.spec.ID, Start: c.prewarmFn}
+				if !prewarm {
+					reqs[i].Start = c.startFn
+				}
 			}
 			p.warm(p.ctx, reqs)
 			for _, c := range batch[:n] {

@@ -50,6 +50,7 @@ type config struct {
 	warmer             Warmer
 	balancer           Balancer
 	observer           func(Event)
+	restore            io.Reader
 	err                error // first error met while applying options
 }
 

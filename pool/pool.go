@@ -44,6 +44,7 @@ type Pool struct {
 	fast      *SequencePredictor // the default predictor, fed indices
 	toSeq     []int32            // specialist → fast predictor index
 	fromSeq   []int32            // fast predictor index → specialist
+	hist      history            // the latest tasks, for Snapshot
 	// A ring of the tasks the policy has taken in that wait for the
 	// Predictor.
 	predRing        []observation
@@ -280,7 +281,18 @@ func New(specs []Spec, opts ...Option) (*Pool, error) {
 	p.coarse.Store(now)
 	p.lastStart.Store(math.MinInt64 / 2)
 	p.nextAdapt = now + int64(adaptEvery)
+	var restored *snapshotDoc
+	if cfg.restore != nil {
+		if restored, err = p.readSnapshot(cfg.restore); err != nil {
+			p.cancel()
+			return nil, err
+		}
+		p.replay(restored)
+	}
 	go p.loop()
+	if restored != nil {
+		p.rewarm(restored)
+	}
 	return p, nil
 }
 
