@@ -72,14 +72,53 @@ func TestEmptyGatePasses(t *testing.T) {
 	require.Equal(t, "no criteria", r.String())
 }
 
-func TestLatencyRatioIsFiniteWithZeroBaseline(t *testing.T) {
-	w := window(10, 0, time.Millisecond, 0, 0)
-	r, ok := w.LatencyRatio(Baseline{Calls: 5})
+// A legacy baseline below MinLatencyBaseline gives no ratio (41 ms over
+// ~0 s is noise, not 41 666 666×): the gate judges the intelligent mean
+// against its absolute limit instead.
+func TestNearZeroBaselineUsesTheAbsoluteLimit(t *testing.T) {
+	w := window(100, 0, 41*time.Millisecond, 0, 0) // mean 41 ms
+	near := Baseline{Calls: 100, Latency: 100 * time.Nanosecond}
+	_, ok := w.LatencyRatio(near)
+	require.False(t, ok, "no ratio against a 1 ns baseline")
+	require.False(t, near.Judgeable())
+	_, ok = w.LatencyRatio(Baseline{Calls: 5})
+	require.False(t, ok, "nor against a zero one")
+
+	at := Baseline{Calls: 1, Latency: MinLatencyBaseline}
+	require.True(t, at.Judgeable())
+	r, ok := w.LatencyRatio(at)
 	require.True(t, ok)
-	require.Equal(t, float64(time.Millisecond), r)
-	r, ok = window(10, 0, 0, 0, 0).LatencyRatio(Baseline{Calls: 5})
-	require.True(t, ok)
-	require.Zero(t, r)
+	require.InDelta(t, 41.0, r, 1e-9)
+
+	g := DefaultGate()
+	res := g.Evaluate(w, near)
+	var lat CheckResult
+	for _, c := range res.Checks {
+		if c.Metric == MetricLatencyRatio {
+			lat = c
+		}
+	}
+	require.True(t, lat.HasData)
+	require.True(t, lat.Absolute)
+	require.True(t, lat.Passed, lat.Detail)
+	require.Contains(t, lat.Detail, "absolute limit 2.5s")
+
+	slow := window(100, 0, 3*time.Second, 0, 0)
+	res = g.Evaluate(slow, near)
+	for _, c := range res.Checks {
+		if c.Metric == MetricLatencyRatio {
+			require.True(t, c.HasData)
+			require.False(t, c.Passed, "3 s is over the 2.5 s absolute limit")
+		}
+	}
+	require.True(t, res.Failed)
+
+	g.MaxLatency = 0
+	for _, c := range g.Evaluate(w, near).Checks {
+		if c.Metric == MetricLatencyRatio {
+			require.False(t, c.HasData, "no absolute limit: no data")
+		}
+	}
 }
 
 func TestDeltaCountsARestartedSourceFromZero(t *testing.T) {

@@ -226,16 +226,29 @@ func (w Window) HitRate() (rate float64, ok bool) {
 	return float64(w.WarmHits) / float64(w.Tasks), true
 }
 
+// MinLatencyBaseline is the smallest legacy mean latency a latency ratio is
+// judged against. Below it (a legacy path answering in about no time) a
+// ratio only measures noise — 41 ms over 1 ns is 41 666 666× — so the
+// gates and triggers judge the intelligent mean against their absolute
+// latency limit instead (Gate.MaxLatency, rollback.WithMaxLatency).
+const MinLatencyBaseline = time.Millisecond
+
 // LatencyRatio is the intelligent executor's mean latency over the
-// baseline's (the legacy mean); ok is false without intelligent calls or
-// without a baseline. The baseline mean is floored at 1 ns, so the ratio
-// is always finite.
+// baseline's (the legacy mean); ok is false without intelligent calls,
+// without a baseline, or with a baseline below MinLatencyBaseline.
 func (w Window) LatencyRatio(b Baseline) (ratio float64, ok bool) {
 	base, known := b.Mean()
-	if w.Intelligent.Calls == 0 || !known {
+	if w.Intelligent.Calls == 0 || !known || base < MinLatencyBaseline {
 		return 0, false
 	}
-	return float64(w.Intelligent.Mean()) / float64(max(base, time.Nanosecond)), true
+	return float64(w.Intelligent.Mean()) / float64(base), true
+}
+
+// Judgeable reports whether the baseline is known and at least
+// MinLatencyBaseline, so that a latency ratio against it means something.
+func (b Baseline) Judgeable() bool {
+	base, known := b.Mean()
+	return known && base >= MinLatencyBaseline
 }
 
 // Duration is To − From.

@@ -19,7 +19,11 @@ const (
 	DefaultMinMemoryEfficiency = 0.70
 	DefaultMaxErrorRate        = 0.02
 	DefaultMaxLatencyRatio     = 2.5
-	DefaultMinCompatibility    = 1.0
+	// DefaultMaxLatency is the gates' absolute latency limit while the
+	// legacy baseline is below MinLatencyBaseline (the seed's 2 500 ms
+	// "performance degradation").
+	DefaultMaxLatency       = 2500 * time.Millisecond
+	DefaultMinCompatibility = 1.0
 	// DefaultMinCalls is the intelligent calls a gate's window must hold
 	// before the error rate and latency ratio count.
 	DefaultMinCalls = 100

@@ -108,6 +108,12 @@ type Gate struct {
 	// MinCompared is the number of shadow comparisons the window must hold
 	// before compatibility counts.
 	MinCompared uint64 `json:"min_compared"`
+	// MaxLatency is the absolute limit a latency-ratio criterion applies
+	// instead of the ratio while the legacy baseline is below
+	// MinLatencyBaseline: it passes when the intelligent mean is below
+	// MaxLatency (0: such a criterion has no data). DefaultGate uses
+	// DefaultMaxLatency, the seed's "performance degradation" line.
+	MaxLatency time.Duration `json:"max_latency"`
 }
 
 func (g Gate) validate() error {
@@ -135,6 +141,10 @@ type CheckResult struct {
 	Value   float64 `json:"value"`
 	HasData bool    `json:"has_data"`
 	Passed  bool    `json:"passed"`
+	// Absolute: a latency-ratio criterion judged on Gate.MaxLatency
+	// because the legacy baseline is below MinLatencyBaseline; Value is
+	// then the mean over that limit.
+	Absolute bool `json:"absolute,omitempty"`
 	// Detail says what was measured, or what data was missing.
 	Detail string `json:"detail"`
 }
@@ -209,6 +219,20 @@ func (g Gate) Evaluate(w Window, b Baseline) GateResult {
 				cr.Detail = fmt.Sprintf("%d of %d intelligent calls", w.Intelligent.Calls, max(g.MinCalls, 1))
 			case !known:
 				cr.Detail = "no legacy latency baseline"
+			case base < MinLatencyBaseline && g.MaxLatency <= 0:
+				cr.Detail = fmt.Sprintf("legacy baseline %v below the %v floor and no absolute limit", base, MinLatencyBaseline)
+			case base < MinLatencyBaseline:
+				// Judged on the absolute limit: holds as the ratio
+				// criterion would when the mean is within it.
+				mean := w.Intelligent.Mean()
+				cr.HasData, cr.Absolute = true, true
+				cr.Value = float64(mean) / float64(g.MaxLatency)
+				cr.Passed = mean < g.MaxLatency
+				if !cr.Passed {
+					res.Failed = true
+				}
+				cr.Detail = fmt.Sprintf("mean %v vs absolute limit %v (legacy baseline %v below the %v floor: no ratio)",
+					mean, g.MaxLatency, base, MinLatencyBaseline)
 			default:
 				cr.Value, _ = w.LatencyRatio(b)
 				cr.HasData = true
@@ -223,7 +247,7 @@ func (g Gate) Evaluate(w Window, b Baseline) GateResult {
 			cr.HasData = true
 			cr.Detail = fmt.Sprintf("%d of %d matched", w.Matched, w.Compared)
 		}
-		if cr.HasData {
+		if cr.HasData && !cr.Absolute {
 			cr.Passed = c.Op.holds(cr.Value, c.Threshold)
 			if !cr.Passed {
 				res.Failed = true
@@ -317,7 +341,8 @@ func DefaultGate() Gate {
 			{Metric: MetricErrorRate, Op: Below, Threshold: DefaultMaxErrorRate},
 			{Metric: MetricLatencyRatio, Op: Below, Threshold: DefaultMaxLatencyRatio},
 		},
-		MinCalls: DefaultMinCalls,
+		MinCalls:   DefaultMinCalls,
+		MaxLatency: DefaultMaxLatency,
 	}
 }
 

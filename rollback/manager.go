@@ -51,7 +51,7 @@ type Manager struct {
 	mu        sync.Mutex
 	st        persisted
 	active    int               // index in st.Records of the rollback in progress, -1 if none
-	ring      []migrate.Reading // readings of the trailing trigger window, oldest first
+	ring      []migrate.Reading // readings of the lookback (at most maxRing), oldest first
 	prev      *migrate.Reading  // the last reading (baseline learning)
 	stageRef  *migrate.Reading  // the reading when the current stage began
 	since     []time.Time       // per trigger: when its condition began to hold
@@ -274,26 +274,67 @@ func (m *Manager) observe(r migrate.Reading) {
 		m.st.Baseline.Learn(migrate.Delta(migrate.Reading{}, r))
 	}
 	m.prev = &r
+	if len(m.ring) >= maxRing {
+		m.ring = append(m.ring[:0], m.ring[1:]...)
+	}
 	m.ring = append(m.ring, r)
-	cut := r.At.Add(-m.cfg.triggerWindow)
-	for len(m.ring) > 1 && !m.ring[1].At.After(cut) {
-		m.ring = m.ring[1:]
+	cut := r.At.Add(-m.lookback())
+	drop := 0
+	for drop+1 < len(m.ring) && !m.ring[drop+1].At.After(cut) {
+		drop++
+	}
+	if drop > 0 {
+		m.ring = append(m.ring[:0], m.ring[drop:]...)
 	}
 }
 
-// trailing is the window from the oldest kept reading (at or before now −
-// trigger window, if the ring reaches back that far) to r.
-func (m *Manager) trailing(r migrate.Reading) migrate.Window {
-	if len(m.ring) == 0 {
-		return migrate.Delta(r, r)
+// lookback is how far back the ring reaches: WithMaxLookback, at least the
+// trigger window.
+func (m *Manager) lookback() time.Duration { return max(m.cfg.lookback, m.cfg.triggerWindow) }
+
+// windowStart is the ring index the trigger window starts from.
+func (m *Manager) windowStart(r migrate.Reading) int {
+	cut := r.At.Add(-m.cfg.triggerWindow)
+	for i := len(m.ring) - 1; i > 0; i-- {
+		if !m.ring[i].At.After(cut) {
+			return i
+		}
 	}
-	return migrate.Delta(m.ring[0], r)
+	return 0
+}
+
+// volume is the window the error-rate and response-time triggers judge:
+// the trailing window, widened reading by reading (up to the lookback)
+// while it holds fewer than the minimum intelligent calls. widened tells
+// whether it reaches past the trigger window.
+func (m *Manager) volume(r migrate.Reading) (w migrate.Window, widened bool) {
+	if len(m.ring) == 0 {
+		return migrate.Delta(r, r), false
+	}
+	i := m.windowStart(r)
+	w = migrate.Delta(m.ring[i], r)
+	for ; i > 0 && w.Intelligent.Calls < m.cfg.minVolume; i-- {
+		w = migrate.Delta(m.ring[i-1], r)
+		widened = true
+	}
+	return w, widened
+}
+
+// volumeDetail says over what the error rate or latency was judged.
+func (m *Manager) volumeDetail(w migrate.Window, widened bool) string {
+	if w.Intelligent.Calls < m.cfg.minVolume {
+		return fmt.Sprintf("%d of %d intelligent calls in %v (looked back up to %v)", w.Intelligent.Calls, m.cfg.minVolume, w.Duration(), m.lookback())
+	}
+	if widened {
+		return fmt.Sprintf("%d intelligent calls in %v, looked back past the %v window for %d", w.Intelligent.Calls, w.Duration(), m.cfg.triggerWindow, m.cfg.minVolume)
+	}
+	return fmt.Sprintf("%d intelligent calls in %v", w.Intelligent.Calls, w.Duration())
 }
 
 // evaluate computes every trigger's status at now and tracks how long each
 // has held. While the router sends everything to legacy nothing holds.
 func (m *Manager) evaluate(ctx context.Context, now time.Time, r migrate.Reading) []TriggerStatus {
-	w := m.trailing(r)
+	w, widened := m.volume(r)
 	serving := m.router.Mode() != bridge.ModeFallback
 	alerts := m.alertsNow(ctx)
 	oldestAlert := m.trackAlerts(now, alerts)
@@ -303,19 +344,27 @@ func (m *Manager) evaluate(ctx context.Context, now time.Time, r migrate.Reading
 		switch t.Condition {
 		case ConditionErrorRate:
 			if w.Intelligent.Calls < m.cfg.minVolume {
-				s.Detail = fmt.Sprintf("%d of %d intelligent calls in %v", w.Intelligent.Calls, m.cfg.minVolume, w.Duration())
+				s.Detail = m.volumeDetail(w, widened)
 				break
 			}
 			s.Value, s.Known = float64(w.Intelligent.Errors)/float64(w.Intelligent.Calls), true
 			s.Holding = s.Value > t.Threshold
-			s.Detail = fmt.Sprintf("error rate %.2f%% (%d of %d intelligent calls in %v)", 100*s.Value, w.Intelligent.Errors, w.Intelligent.Calls, w.Duration())
+			s.Detail = fmt.Sprintf("error rate %.2f%% (%d of %s)", 100*s.Value, w.Intelligent.Errors, m.volumeDetail(w, widened))
 		case ConditionLatency:
 			base, ok := m.st.Baseline.Mean()
 			switch {
 			case w.Intelligent.Calls < m.cfg.minVolume:
-				s.Detail = fmt.Sprintf("%d of %d intelligent calls in %v", w.Intelligent.Calls, m.cfg.minVolume, w.Duration())
+				s.Detail = m.volumeDetail(w, widened)
 			case !ok:
 				s.Detail = "no legacy latency baseline"
+			case !m.st.Baseline.Judgeable():
+				// A ratio over a near-zero baseline is noise: the
+				// absolute limit applies.
+				mean := w.Intelligent.Mean()
+				s.Value, s.Known, s.Absolute = mean.Seconds()*1e3, true, true
+				s.Holding = mean > m.cfg.maxLatency
+				s.Detail = fmt.Sprintf("mean %v vs absolute limit %v (legacy baseline %v below the %v floor: no ratio; %s)",
+					mean, m.cfg.maxLatency, base, migrate.MinLatencyBaseline, m.volumeDetail(w, widened))
 			default:
 				s.Value, _ = w.LatencyRatio(m.st.Baseline)
 				s.Known = true
@@ -450,6 +499,11 @@ func (m *Manager) start(now time.Time, kind Kind, auto bool, reason, trigger str
 		m.st.Records = append([]Record(nil), m.st.Records[n:]...)
 	}
 	m.active = len(m.st.Records) - 1
+	// Evidence from before the rollback is not held against what comes
+	// after it: the lookback starts again from now.
+	if n := len(m.ring); n > 1 {
+		m.ring = append(m.ring[:0], m.ring[n-1])
+	}
 	m.stageRef = nil
 	if haveReading {
 		m.stageRef = &r
@@ -477,7 +531,7 @@ func (m *Manager) evidence(now time.Time, r migrate.Reading, rerr error, statuse
 		ev.ReadError = rerr.Error()
 		return ev
 	}
-	w := m.trailing(r)
+	w, _ := m.volume(r)
 	ev.Window = w
 	if v, ok := w.ErrorRate(); ok {
 		ev.ErrorRate = &v
@@ -643,9 +697,16 @@ func (m *Manager) verify(now time.Time, r migrate.Reading, want migrate.Routing)
 		add(Check{Name: "response_time", Passed: true, Skipped: true, Detail: fmt.Sprintf("%d of %d calls: not enough to judge", calls, c.MinVolume)})
 	case !known:
 		add(Check{Name: "response_time", Passed: true, Skipped: true, Detail: "no legacy latency baseline"})
+	case !m.st.Baseline.Judgeable() && c.MaxLatency <= 0:
+		add(Check{Name: "response_time", Passed: true, Skipped: true,
+			Detail: fmt.Sprintf("legacy baseline %v below the %v floor and no absolute limit", base, migrate.MinLatencyBaseline)})
+	case !m.st.Baseline.Judgeable():
+		mean := (w.Legacy.Latency + w.Intelligent.Latency) / time.Duration(calls)
+		add(Check{Name: "response_time", Passed: mean < c.MaxLatency,
+			Detail: fmt.Sprintf("mean %v vs absolute limit %v (legacy baseline %v below the %v floor: no ratio)", mean, c.MaxLatency, base, migrate.MinLatencyBaseline)})
 	default:
 		mean := (w.Legacy.Latency + w.Intelligent.Latency) / time.Duration(calls)
-		ratio := float64(mean) / float64(max(base, time.Nanosecond))
+		ratio := float64(mean) / float64(base)
 		add(Check{Name: "response_time", Passed: ratio < c.MaxLatencyRatio,
 			Detail: fmt.Sprintf("mean %v, %.2fx the legacy baseline %v (limit %gx)", mean, ratio, base, c.MaxLatencyRatio)})
 	}

@@ -32,6 +32,18 @@ const (
 	// DefaultMinVolume is the intelligent calls the trigger window must
 	// hold before the error rate and the latency ratio count.
 	DefaultMinVolume = 10
+	// DefaultMaxLookback is how far back the error-rate and response-time
+	// triggers look, past their window, for DefaultMinVolume calls: a host
+	// with fewer than 10 intelligent calls a minute is judged over up to
+	// the last 15 minutes (at least 10 calls per 15 min) instead of never.
+	DefaultMaxLookback = 15 * time.Minute
+	// DefaultMaxLatency is the response-time trigger's absolute limit while
+	// the legacy baseline is below migrate.MinLatencyBaseline (the seed's
+	// 5 000 ms "severe performance degradation").
+	DefaultMaxLatency = 5 * time.Second
+	// maxRing bounds the readings kept for the lookback, whatever the
+	// Check rate (Run checks every 10 s: 91 readings cover 15 min).
+	maxRing = 1024
 	// DefaultAutoRollback: a fired trigger rolls back (the seed's
 	// autoRollbackEnabled, BUMBA_AUTO_ROLLBACK).
 	DefaultAutoRollback = true
@@ -46,6 +58,7 @@ const (
 	// Verification (the seed's rollback verification checklist).
 	DefaultVerifyMaxErrorRate    = 0.02
 	DefaultVerifyMaxLatencyRatio = 3.0
+	DefaultVerifyMaxLatency      = 2500 * time.Millisecond
 	DefaultVerifyMinHealth       = 60.0
 	DefaultVerifyMinVolume       = 10
 
@@ -66,6 +79,10 @@ type Criteria struct {
 	// MaxLatencyRatio bounds the served mean latency over the legacy
 	// baseline.
 	MaxLatencyRatio float64 `json:"max_latency_ratio"`
+	// MaxLatency bounds the mean latency instead of MaxLatencyRatio while
+	// the legacy baseline is below migrate.MinLatencyBaseline (0: the
+	// response-time check is then skipped).
+	MaxLatency time.Duration `json:"max_latency"`
 	// MinHealth is the health score required (with WithHealth).
 	MinHealth float64 `json:"min_health"`
 	// MinVolume is the answers needed to judge the error rate and the
@@ -77,7 +94,8 @@ type Criteria struct {
 func DefaultCriteria() Criteria {
 	return Criteria{
 		MaxErrorRate: DefaultVerifyMaxErrorRate, MaxLatencyRatio: DefaultVerifyMaxLatencyRatio,
-		MinHealth: DefaultVerifyMinHealth, MinVolume: DefaultVerifyMinVolume,
+		MaxLatency: DefaultVerifyMaxLatency,
+		MinHealth:  DefaultVerifyMinHealth, MinVolume: DefaultVerifyMinVolume,
 	}
 }
 
@@ -107,6 +125,8 @@ type config struct {
 	criteria      Criteria
 	triggerWindow time.Duration
 	minVolume     uint64
+	lookback      time.Duration
+	maxLatency    time.Duration
 	interval      time.Duration
 	maxRecords    int
 	listeners     []func(Event)
@@ -123,6 +143,8 @@ func defaultConfig() config {
 		criteria:      DefaultCriteria(),
 		triggerWindow: DefaultTriggerWindow,
 		minVolume:     DefaultMinVolume,
+		lookback:      DefaultMaxLookback,
+		maxLatency:    DefaultMaxLatency,
 		interval:      DefaultInterval,
 		maxRecords:    DefaultMaxRecords,
 	}
@@ -277,6 +299,8 @@ func WithCriteria(c Criteria) Option {
 			return invalid("WithCriteria.MaxErrorRate", c.MaxErrorRate, "[0, 1]")
 		case !(c.MaxLatencyRatio > 0) || math.IsInf(c.MaxLatencyRatio, 0):
 			return invalid("WithCriteria.MaxLatencyRatio", c.MaxLatencyRatio, "a finite value > 0")
+		case c.MaxLatency < 0:
+			return invalid("WithCriteria.MaxLatency", c.MaxLatency, ">= 0")
 		case !(c.MinHealth >= 0 && c.MinHealth <= 100):
 			return invalid("WithCriteria.MinHealth", c.MinHealth, "[0, 100]")
 		}
@@ -306,6 +330,36 @@ func WithMinVolume(n int) Option {
 			return invalid("WithMinVolume", n, ">= 1")
 		}
 		cfg.minVolume = uint64(n)
+		return nil
+	})
+}
+
+// WithMaxLookback sets how far back the error-rate and response-time
+// triggers look when their window holds fewer than WithMinVolume
+// intelligent calls: the window is widened, reading by reading, until it
+// holds them or reaches this far back; only then is there "no data". At
+// least the trigger window: a shorter d counts as the trigger window (no
+// lookback). Default 15 min.
+func WithMaxLookback(d time.Duration) Option {
+	return optionFunc(func(cfg *config) error {
+		if d <= 0 {
+			return invalid("WithMaxLookback", d, "> 0 (and at least the trigger window)")
+		}
+		cfg.lookback = d
+		return nil
+	})
+}
+
+// WithMaxLatency sets the response-time trigger's absolute limit, used
+// instead of the latency ratio while the legacy baseline is below
+// migrate.MinLatencyBaseline: the trigger then holds when the intelligent
+// mean is above d (positive). Default 5 s.
+func WithMaxLatency(d time.Duration) Option {
+	return optionFunc(func(cfg *config) error {
+		if d <= 0 {
+			return invalid("WithMaxLatency", d, "> 0")
+		}
+		cfg.maxLatency = d
 		return nil
 	})
 }

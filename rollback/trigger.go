@@ -48,11 +48,14 @@ type Condition string
 const (
 	// ConditionErrorRate holds when the intelligent executor's error rate
 	// over the trigger window is above the threshold (a fraction), with
-	// at least MinVolume calls in the window.
+	// at least MinVolume calls in the window. A window with fewer is
+	// widened back up to WithMaxLookback (default 15 min) first.
 	ConditionErrorRate Condition = "error_rate"
 	// ConditionLatency holds when the intelligent executor's mean latency
 	// over the trigger window is above threshold × the legacy baseline,
-	// with at least MinVolume calls.
+	// with at least MinVolume calls. While the baseline is below
+	// migrate.MinLatencyBaseline it holds when the mean is above
+	// WithMaxLatency instead.
 	ConditionLatency Condition = "latency_ratio"
 	// ConditionMemory holds when the pool's memory efficiency now is below
 	// the threshold (a fraction).
@@ -141,8 +144,13 @@ type TriggerStatus struct {
 	// Known: the figure had data (and the source is configured).
 	Known bool `json:"known"`
 	// Value is the figure (a fraction, a factor, a 0–100 score, or the
-	// number of active critical alerts).
+	// number of active critical alerts). For the response-time trigger
+	// judged on its absolute limit (Absolute) it is the mean latency in
+	// milliseconds.
 	Value float64 `json:"value"`
+	// Absolute: a latency trigger judged on WithMaxLatency because the
+	// legacy baseline is below migrate.MinLatencyBaseline.
+	Absolute bool `json:"absolute,omitempty"`
 	// Holding: the condition holds now; Since: from when.
 	Holding bool      `json:"holding"`
 	Since   time.Time `json:"since,omitzero"`

@@ -158,7 +158,7 @@ func TestCriticalAlertCountsFromItsOwnSince(t *testing.T) {
 }
 
 func TestTriggersWithoutDataNeverHold(t *testing.T) {
-	f := newFixture(t, hybrid50, WithMinVolume(50))
+	f := newFixture(t, hybrid50, WithMinVolume(50), WithMaxLookback(time.Minute)) // no lookback
 	f.metrics.mu.Lock()
 	f.metrics.r.Pool = nil
 	f.metrics.mu.Unlock()
@@ -254,4 +254,84 @@ func TestDefaultTriggersAreTheSeeds(t *testing.T) {
 		"critical_alert: a critical alert active for 2m0s",
 	}, got)
 	require.Equal(t, bridge.ModeFallback, migrate.Legacy.Mode)
+}
+
+// Low traffic: under the minimum volume a minute (here 4 intelligent calls
+// a minute, all failing), the error-rate trigger looks further back, up to
+// WithMaxLookback, and fires once the widened window holds 10 calls; with
+// no lookback it never gets data.
+func TestLowTrafficLooksBackForTheMinimumVolume(t *testing.T) {
+	for _, lookback := range []time.Duration{DefaultMaxLookback, time.Minute} {
+		f := newFixture(t, hybrid50, WithMaxLookback(lookback))
+		var fired time.Duration
+		for i := 1; i <= 12 && fired == 0; i++ {
+			f.after(15*time.Second, func() { f.metrics.calls(1, 1, 100*time.Millisecond, 100*time.Millisecond, 0) })
+			if len(f.mgr.History()) > 0 {
+				fired = time.Duration(i) * 15 * time.Second
+			}
+		}
+		for i := 13; i <= 60 && fired == 0; i++ {
+			f.after(15*time.Second, func() { f.metrics.calls(1, 1, 100*time.Millisecond, 100*time.Millisecond, 0) })
+			if len(f.mgr.History()) > 0 {
+				fired = time.Duration(i) * 15 * time.Second
+			}
+		}
+		if lookback == time.Minute {
+			require.Zero(t, fired, "4 calls a minute never reach 10 in a minute")
+			require.False(t, f.status("error_rate").Known)
+			require.Contains(t, f.status("error_rate").Detail, "of 10 intelligent calls")
+			continue
+		}
+		require.NotZero(t, fired, "the lookback finds 10 calls")
+		// 10 calls after 2.5 min, then held for the 1 min For.
+		require.Equal(t, 3*time.Minute+30*time.Second, fired)
+		rec := f.mgr.History()[0]
+		require.Equal(t, "error_rate", rec.Trigger)
+		require.Contains(t, rec.Reason, "looked back past the 1m0s window for 10")
+	}
+}
+
+// The lookback is bounded: calls older than WithMaxLookback never count,
+// and the readings kept are bounded whatever the Check rate.
+func TestLookbackIsBounded(t *testing.T) {
+	f := newFixture(t, hybrid50, WithMaxLookback(5*time.Minute))
+	f.after(time.Second, func() { f.metrics.calls(9, 9, 100*time.Millisecond, 100*time.Millisecond, 0) })
+	for range 40 { // 10 min of silence
+		f.after(15*time.Second, nil)
+	}
+	f.after(15*time.Second, func() { f.metrics.calls(1, 1, 100*time.Millisecond, 100*time.Millisecond, 0) })
+	s := f.status("error_rate")
+	require.False(t, s.Known, "the 9 old failures are past the 5 min lookback: %s", s.Detail)
+	require.Contains(t, s.Detail, "1 of 10 intelligent calls")
+	require.Contains(t, s.Detail, "looked back up to 5m0s")
+
+	for range 3 * maxRing {
+		f.after(time.Millisecond, nil)
+	}
+	f.mgr.mu.Lock()
+	n := len(f.mgr.ring)
+	f.mgr.mu.Unlock()
+	require.LessOrEqual(t, n, maxRing)
+}
+
+// A legacy baseline below migrate.MinLatencyBaseline gives no ratio: the
+// response-time trigger judges the mean against WithMaxLatency instead
+// (41 ms against a ~0 s legacy is not a rollback; 6 s is).
+func TestNearZeroBaselineUsesTheAbsoluteLatency(t *testing.T) {
+	f := newFixture(t, hybrid50)
+	for range 20 {
+		f.after(10*time.Second, func() { f.metrics.calls(20, 0, 41*time.Millisecond, time.Nanosecond, 0) })
+	}
+	require.Empty(t, f.mgr.History(), "41 ms over a 1 ns baseline is noise, not 41 000 000x")
+	s := f.status("response_time")
+	require.True(t, s.Known)
+	require.True(t, s.Absolute)
+	require.False(t, s.Holding)
+	require.Contains(t, s.Detail, "absolute limit 5s")
+
+	for range 20 {
+		f.after(10*time.Second, func() { f.metrics.calls(20, 0, 6*time.Second, time.Nanosecond, 0) })
+	}
+	require.NotEmpty(t, f.mgr.History())
+	require.Equal(t, "response_time", f.mgr.History()[0].Trigger)
 }
