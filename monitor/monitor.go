@@ -38,6 +38,7 @@ type Monitor struct {
 	log   *slog.Logger
 	rules []Rule
 	start time.Time
+	since time.Time // queries reach back to here: start, or a restored history's start
 
 	// collectMu serialises collections: it guards prev.
 	collectMu sync.Mutex
@@ -158,6 +159,14 @@ func New(opts ...Option) (*Monitor, error) {
 		}
 	}
 	m.start = m.clk.Now()
+	m.since = m.start
+	if cfg.restore != nil {
+		since, err := m.restore(cfg.restore)
+		if err != nil {
+			return nil, err
+		}
+		m.since = since
+	}
 	ps, bs := m.read()
 	m.prev = m.counters(ps, bs)
 	m.lastPool, m.lastBridge = ps, bs

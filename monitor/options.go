@@ -78,7 +78,8 @@ type config struct {
 	healthWindow time.Duration
 	memoryLimit  int64
 	alertHistory int
-	err          error // first error met while applying options
+	restore      io.Reader // WithRestore
+	err          error     // first error met while applying options
 }
 
 func defaultConfig() config {

@@ -75,8 +75,8 @@ func (m *Monitor) clampFrom(from time.Time) time.Time {
 	if oldest := m.clk.Now().Add(-m.cfg.retention); from.Before(oldest) {
 		from = oldest
 	}
-	if from.Before(m.start) {
-		from = m.start
+	if from.Before(m.since) {
+		from = m.since
 	}
 	return from
 }
@@ -84,8 +84,8 @@ func (m *Monitor) clampFrom(from time.Time) time.Time {
 // lowerBound is the exclusive lower bound, in unix ns, of the samples in a
 // period from from: a sample taken at New's very instant still counts.
 func (m *Monitor) lowerBound(from time.Time) int64 {
-	if !from.After(m.start) {
-		return m.start.UnixNano() - 1
+	if !from.After(m.since) {
+		return m.since.UnixNano() - 1
 	}
 	return from.UnixNano()
 }
