@@ -40,11 +40,17 @@ func demand(name string, newCache func(capacity int) func([]bool) (demandCache, 
 // knowing the workflows the host declares (the same ones the prototype's
 // policy has built in).
 func runDefault(p *prepared, cfg Config) (Result, error) {
+	return runPool(p, cfg, "pool", defaultSetup(p))
+}
+
+// defaultSetup is the pool's defaults at the lab's capacity with the
+// declared workflows.
+func defaultSetup(p *prepared) poolSetup {
 	opts := []pool.Option{pool.WithMaxWarm(p.cap)}
 	for i, steps := range p.workflows {
 		opts = append(opts, pool.WithWorkflows(pool.Workflow{Name: fmt.Sprintf("declared-%d", i+1), Steps: steps}))
 	}
-	return runPool(p, cfg, "pool", poolSetup{opts: opts})
+	return poolSetup{opts: opts}
 }
 
 // silent predicts nothing: the baselines decide by their own rule only.

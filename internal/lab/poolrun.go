@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -53,6 +54,11 @@ type poolSetup struct {
 	seq func(i int)
 	// closeFn releases what the setup holds.
 	closeFn func()
+	// restartAt, when above 0, restarts the pool before that request
+	// (serial replays only): Snapshot, Close, and a new pool with
+	// WithRestore (cold when coldRestart), as a deploy does.
+	restartAt   int
+	coldRestart bool
 }
 
 // maintenanceStep is how often the replay lets the pool's maintenance run on
@@ -117,10 +123,12 @@ func runPool(p *prepared, cfg Config, name string, setup poolSetup) (Result, err
 	if workers == 1 {
 		opts = append(opts, pool.WithWarmer(inOrder{held: &executing}))
 	}
-	pl, err := pool.New(specs, append(opts, setup.opts...)...)
+	opts = append(opts, setup.opts...)
+	pl, err := pool.New(specs, opts...)
 	if err != nil {
 		return Result{}, err
 	}
+	defer func() { pl.Close(context.Background()) }() // a no-op once closed
 	defer func() {
 		if setup.closeFn != nil {
 			setup.closeFn()
@@ -151,6 +159,11 @@ func runPool(p *prepared, cfg Config, name string, setup poolSetup) (Result, err
 		for i := range n {
 			at := p.at[i]
 			advance(at)
+			if i > 0 && i == setup.restartAt {
+				if pl, err = restart(pl, specs, opts, setup.coldRestart); err != nil {
+					return Result{}, fmt.Errorf("restart before request %d: %w", i, err)
+				}
+			}
 			if setup.seq != nil {
 				setup.seq(i)
 			}
@@ -239,4 +252,26 @@ func runPool(p *prepared, cfg Config, name string, setup poolSetup) (Result, err
 		res.PredictionAccuracy = &acc
 	}
 	return res, nil
+}
+
+// restart snapshots pl, closes it and returns a new pool restored from the
+// snapshot (or a cold one), its re-warms finished.
+func restart(pl *pool.Pool, specs []pool.Spec, opts []pool.Option, cold bool) (*pool.Pool, error) {
+	pl.Wait()
+	var snap bytes.Buffer
+	if err := pl.Snapshot(&snap); err != nil {
+		return nil, err
+	}
+	if err := pl.Close(context.Background()); err != nil {
+		return nil, err
+	}
+	if !cold {
+		opts = append(slices.Clip(opts), pool.WithRestore(&snap))
+	}
+	next, err := pool.New(specs, opts...)
+	if err != nil {
+		return nil, err
+	}
+	next.Wait()
+	return next, nil
 }
