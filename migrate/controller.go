@@ -192,6 +192,7 @@ type Controller struct {
 	idx      int
 	lastEval time.Time  // soak accrues from here; not saved (downtime is not soak)
 	pending  []Decision // recorded, listeners not yet called
+	tuned    int        // tuning changes made, for undoing a failed save's
 	// noTunerWarned is the step index the "no tuner" warning was last
 	// logged for (-1: none), so that it is logged once per entry.
 	noTunerWarned int
@@ -255,13 +256,14 @@ func New(router Router, metrics Metrics, opts ...Option) (*Controller, error) {
 	if err != nil {
 		return nil, fmt.Errorf("migrate: load state: %w", err)
 	}
+	before := CurrentRouting(router)
 	if data == nil {
 		err = c.begin(ctx, start)
 	} else {
 		err = c.restore(ctx, data)
 	}
 	if err != nil {
-		return nil, err
+		return nil, c.restoreRouting(before, err)
 	}
 	c.notify(c.takePending())
 	return c, nil
@@ -421,7 +423,7 @@ func (c *Controller) save(ctx context.Context) error {
 	}
 	if err := c.cfg.store.Save(ctx, SectionRollout, data); err != nil {
 		c.log.Error("migrate: ERROR saving rollout state", "error", err)
-		return fmt.Errorf("migrate: save state: %w", err)
+		return &saveError{err: err}
 	}
 	return nil
 }
@@ -456,7 +458,11 @@ func (c *Controller) Step(ctx context.Context) (Decision, error) {
 		info, gerr = c.cfg.guard.Check(ctx)
 	}
 	c.mu.Lock()
+	u := c.mark()
 	d, err := c.step(ctx, info, gerr)
+	if isSaveError(err) {
+		d, err = c.undo(u, err)
+	}
 	pending := c.takePending()
 	c.mu.Unlock()
 	c.notify(pending)
@@ -647,9 +653,12 @@ func (c *Controller) manual(ctx context.Context, reason string, f func(now time.
 		return Decision{}, err
 	}
 	c.mu.Lock()
+	u := c.mark()
 	d, err := f(c.clk.Now())
 	if err == nil {
-		err = c.save(ctx)
+		if err = c.save(ctx); err != nil {
+			d, err = c.undo(u, err)
+		}
 	}
 	pending := c.takePending()
 	c.mu.Unlock()

@@ -136,6 +136,7 @@ func (c *Controller) change(now time.Time, setting string, before, after float64
 		c.log.Info(fmt.Sprintf("migrate: optimisation: %s %s", verb, setting), "before", before, "after", after, "reason", reason)
 	}
 	c.st.Tunings = append(c.st.Tunings, ch)
+	c.tuned++
 	if n := len(c.st.Tunings) - c.cfg.historyLimit; n > 0 {
 		c.st.Tunings = append([]TuningChange(nil), c.st.Tunings[n:]...)
 	}
