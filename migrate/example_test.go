@@ -68,8 +68,8 @@ func Example() {
 	// Output:
 	// 0s     start    legacy fallback
 	// 1m0s   advance  half   hybrid 50%
-	// 6m0s   advance  all    full 100%
-	// 11m0s  complete all    full 100%
+	// 6m0s   advance  all    full
+	// 11m0s  complete all    full
 	// completed full
 }
 
@@ -86,9 +86,9 @@ func ExampleDefaultPlan() {
 	// hybrid-25     hybrid 25%   30m0s  3 criteria
 	// hybrid-50     hybrid 50%   30m0s  3 criteria
 	// hybrid-75     hybrid 75%   30m0s  3 criteria
-	// full          full 100%    30m0s  3 criteria
-	// optimisation  full 100%    1h0m0s 3 criteria
-	// verification  full 100%    30m0s  3 criteria
+	// full          full         30m0s  3 criteria
+	// optimisation  full         1h0m0s 3 criteria
+	// verification  full         30m0s  3 criteria
 	// at least 4h10m0s
 }
 

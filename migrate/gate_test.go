@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/bumba/pooling/bridge"
 )
 
 func window(calls, errs uint64, lat time.Duration, compared, matched uint64, mem ...float64) Window {
@@ -174,4 +176,16 @@ func TestUnusableMemoryReadingsAreIgnored(t *testing.T) {
 	var zero float64
 	w := Delta(Reading{}, Reading{Pool: &PoolReading{MemoryEfficiency: zero / zero}})
 	require.Zero(t, w.Memory.Samples)
+}
+
+// A bridge set to Full prints "full" whatever its percentage (never
+// "full 0%"), and every Full routing is the same routing.
+func TestRoutingStringInFullMode(t *testing.T) {
+	require.Equal(t, "full", Routing{Mode: bridge.ModeFull}.String())
+	require.Equal(t, "full", Routing{Mode: bridge.ModeFull, Percentage: 100}.String())
+	require.Equal(t, "hybrid 0%", Routing{Mode: bridge.ModeHybrid}.String())
+	require.Equal(t, "hybrid 50%", Routing{Mode: bridge.ModeHybrid, Percentage: 50}.String())
+	require.Equal(t, "fallback", Legacy.String())
+	require.True(t, Routing{Mode: bridge.ModeFull}.Equal(Routing{Mode: bridge.ModeFull, Percentage: 100}))
+	require.False(t, Routing{Mode: bridge.ModeHybrid}.Equal(Routing{Mode: bridge.ModeHybrid, Percentage: 100}))
 }

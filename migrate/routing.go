@@ -74,15 +74,20 @@ func (r Routing) Share() float64 {
 }
 
 // Equal reports whether r and o route the same (percentages within the
-// bridge's resolution of 0.01).
+// bridge's resolution of 0.01). In Full mode the percentage does not
+// route anything, so any two Full routings are equal.
 func (r Routing) Equal(o Routing) bool {
+	if r.Mode == bridge.ModeFull && o.Mode == bridge.ModeFull {
+		return true
+	}
 	return r.Mode == o.Mode && math.Abs(r.Percentage-o.Percentage) < 0.005
 }
 
-// String returns "hybrid 50%", "full 100%", "shadow", "fallback".
+// String returns "hybrid 50%", "full", "shadow" or "fallback": only Hybrid
+// mode says its percentage (a bridge set to Full serves everything from
+// the pool whatever its percentage).
 func (r Routing) String() string {
-	switch r.Mode {
-	case bridge.ModeHybrid, bridge.ModeFull:
+	if r.Mode == bridge.ModeHybrid {
 		return fmt.Sprintf("%s %g%%", r.Mode, r.Percentage)
 	}
 	return r.Mode.String()

@@ -114,7 +114,7 @@ func ExampleManager_Planned() {
 	rec := mgr.History()[0]
 	fmt.Println(len(rec.Stages), "stages, verification passed:", rec.Verification.Passed)
 	// Output:
-	// confirm planned rollback from full 100%: "Maintenance"? yes
+	// confirm planned rollback from full: "Maintenance"? yes
 	// started   now hybrid 75%
 	// stage     now hybrid 50%
 	// stage     now hybrid 25%

@@ -289,7 +289,7 @@ func TestPlannedRollbackInterruptedByAnotherChange(t *testing.T) {
 	f.after(10*time.Second, nil)
 	rec := f.mgr.History()[0]
 	require.Equal(t, StatusInterrupted, rec.Status)
-	require.Contains(t, rec.Note, "found full 75%, expected hybrid 75%")
+	require.Contains(t, rec.Note, "found full, expected hybrid 75%")
 	require.False(t, f.mgr.Latest().InProgress)
 	require.Equal(t, []EventType{EventStarted, EventInterrupted}, f.events.types())
 }
