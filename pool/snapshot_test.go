@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -162,4 +163,42 @@ func TestSnapshotKeepsTheLatestTasks(t *testing.T) {
 	require.Len(t, rec.ids, pool.HistoryTasks)
 	require.Equal(t, fmt.Sprintf("s%d", 10%4), rec.ids[0])
 	require.Equal(t, fmt.Sprintf("s%d", (n-1)%4), rec.ids[len(rec.ids)-1])
+}
+
+// FuzzRestore feeds New arbitrary snapshots: each is restored or refused
+// with ErrSnapshot, never a panic, and never more than the size bound read.
+func FuzzRestore(f *testing.F) {
+	fk := newFake(&testing.T{})
+	src, err := pool.New(fk.specs(4, 2), pool.WithClock(fk.clk))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for i := range 20 {
+		if _, err := src.Execute(context.Background(), pool.Task{Specialist: fmt.Sprintf("s%d", i%3)}); err != nil {
+			f.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	if err := src.Snapshot(&buf); err != nil {
+		f.Fatal(err)
+	}
+	if err := src.Close(context.Background()); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(buf.Bytes())
+	f.Add([]byte("BUMBAPOL"))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		g := newFake(t)
+		p, err := pool.New(g.specs(4, 2), pool.WithClock(g.clk), pool.WithRestore(bytes.NewReader(b)))
+		if err != nil {
+			if !errors.Is(err, pool.ErrSnapshot) {
+				t.Fatalf("refused without ErrSnapshot: %v", err)
+			}
+			return
+		}
+		if err := p.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
