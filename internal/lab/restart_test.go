@@ -50,5 +50,6 @@ func TestRestartLossAll(t *testing.T) {
 		require.NoError(t, err)
 		fmt.Printf("| %s | %d | %d | %d | %.2f %% | %d | %.2f %% |\n", name, r.Whole.Requests,
 			r.Whole.Hits, r.Restored.Hits, 100*r.RestoredLoss, r.Cold.Hits, 100*r.ColdLoss)
+		require.LessOrEqual(t, r.RestoredLoss, 0.01, name)
 	}
 }
