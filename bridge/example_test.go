@@ -40,7 +40,7 @@ func Example() {
 
 	_ = b.Close(ctx) // waits for the shadow runs
 	st := b.Stats()
-	fmt.Printf("compatibility %.0f%% (%d of %d)\n", st.Shadow.Compatibility, st.Shadow.Matched, st.Shadow.Compared)
+	fmt.Printf("compatibility %.0f%% (%d of %d)\n", 100*st.Shadow.Compatibility, st.Shadow.Matched, st.Shadow.Compared)
 	for _, m := range b.Mismatches() {
 		fmt.Printf("mismatch %s: legacy %q, pool %q\n", m.Command.Name, m.Legacy.Response.Output, m.Intelligent.Response.Output)
 	}

@@ -3,6 +3,8 @@ package bridge
 import (
 	"context"
 	"time"
+
+	"github.com/bumba/pooling/internal/jsonx"
 )
 
 // Executor is the interface the legacy BUMBA system already has: it runs
@@ -30,15 +32,15 @@ func (f ExecutorFunc) Execute(ctx context.Context, cmd Command) (Response, error
 // copied).
 type Command struct {
 	// Name is the BUMBA command (implement, analyze, design, …). Required.
-	Name string
+	Name string `json:"name"`
 	// Args are the command's positional arguments.
-	Args []string
+	Args []string `json:"args"`
 	// Options are the command's options (flags, settings).
-	Options map[string]any
+	Options map[string]any `json:"options"`
 	// RoutingKey, when not empty, makes hybrid routing sticky: every
 	// command with the same key takes the same path at a given percentage
 	// (for example a session, user or workflow ID).
-	RoutingKey string
+	RoutingKey string `json:"routingKey,omitempty"`
 }
 
 // Response is an executor's answer.
@@ -46,17 +48,17 @@ type Response struct {
 	// Output is the answer. The default comparator compares it with
 	// reflect.DeepEqual (see DefaultComparator for commands that do not
 	// name their specialist).
-	Output any
+	Output any `json:"output"`
 	// Specialist is who answered, when known: PoolExecutor sets it from
 	// pool.Result.Specialist; a legacy executor should set it when its
 	// answer can name who gave it. It is not part of the answer: the
 	// default comparator never compares it, and masks it in string
 	// outputs of commands that do not name a specialist.
-	Specialist string
+	Specialist string `json:"specialist,omitempty"`
 	// Detail is path-specific information that is not part of the answer
 	// (who served it, whether it was warm, …). The default comparator
 	// ignores it.
-	Detail any
+	Detail any `json:"detail,omitempty"`
 }
 
 // Result is one executor's complete result for a command: what it answered,
@@ -66,3 +68,24 @@ type Result struct {
 	Err      error
 	Latency  time.Duration
 }
+
+// resultJSON is Result in JSON: the error as its text.
+type resultJSON struct {
+	Response Response      `json:"response"`
+	Error    string        `json:"error,omitempty"`
+	Latency  time.Duration `json:"latencyMs"`
+}
+
+// MarshalJSON implements json.Marshaler for Mismatch reports and
+// outcomes: {"response":{…},"error":"…","latencyMs":12.5}; a nil Args is
+// [] and nil Options {}.
+func (r Result) MarshalJSON() ([]byte, error) {
+	j := resultJSON{Response: r.Response, Latency: r.Latency}
+	if r.Err != nil {
+		j.Error = r.Err.Error()
+	}
+	return jsonx.Marshal(j)
+}
+
+// MarshalJSON writes a nil Args as [] and nil Options as {}.
+func (c Command) MarshalJSON() ([]byte, error) { return jsonx.Marshal(c) }

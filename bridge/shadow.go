@@ -15,18 +15,18 @@ import (
 // from the legacy answer that was served.
 type Mismatch struct {
 	// At is the clock time the comparison was made.
-	At time.Time
+	At time.Time `json:"at"`
 	// Command is the command.
-	Command Command
+	Command Command `json:"command"`
 	// Legacy is the served legacy result.
-	Legacy Result
+	Legacy Result `json:"legacy"`
 	// Intelligent is the shadow run's result.
-	Intelligent Result
+	Intelligent Result `json:"intelligent"`
 	// Truncated is set when a part of the mismatch was too large for the
 	// WithMismatchBytes bound and was kept cut: an Output, Detail or
 	// Options value is then a Truncated, an error or Args text ends with
 	// a marker saying so.
-	Truncated bool
+	Truncated bool `json:"truncated,omitempty"`
 }
 
 // shadowState is everything Shadow mode keeps.

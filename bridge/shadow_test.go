@@ -42,7 +42,7 @@ func TestShadowServesLegacyAndComparesResults(t *testing.T) {
 	closeNow(t, b)
 
 	st := b.Stats()
-	assert.Equal(t, ShadowStats{Started: 4, Compared: 4, Matched: 3, Mismatched: 1, Compatibility: 75}, st.Shadow)
+	assert.Equal(t, ShadowStats{Started: 4, Compared: 4, Matched: 3, Mismatched: 1, Compatibility: 0.75}, st.Shadow)
 	assert.Equal(t, uint64(4), st.Modes[ModeShadow].Requests)
 	assert.Equal(t, uint64(4), st.Modes[ModeShadow].Paths[PathLegacy].Calls)
 	assert.Equal(t, uint64(4), st.Modes[ModeShadow].Paths[PathIntelligent].Calls)
@@ -265,7 +265,7 @@ func TestShadowConcurrencyBoundSkipsInsteadOfQueueing(t *testing.T) {
 	closeNow(t, b)
 	st = b.Stats().Shadow
 	assert.Equal(t, uint64(2), st.Matched)
-	assert.Equal(t, 100.0, st.Compatibility)
+	assert.Equal(t, 1.0, st.Compatibility)
 }
 
 func TestMismatchRingKeepsTheNewest(t *testing.T) {

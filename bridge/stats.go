@@ -4,6 +4,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/bumba/pooling/internal/jsonx"
 	"github.com/bumba/pooling/internal/stats"
 )
 
@@ -23,12 +24,12 @@ type Stats struct {
 	// Window is the intelligent path's rolling window now.
 	Window WindowStats `json:"window"`
 	// AutoFallbacks counts automatic switches to ModeFallback.
-	AutoFallbacks uint64 `json:"auto_fallbacks"`
+	AutoFallbacks uint64 `json:"autoFallbacks"`
 	// Rejected counts commands refused without calling an executor (empty
 	// name, closed bridge).
 	Rejected uint64 `json:"rejected"`
 	// ObserverPanics counts panics recovered from observers.
-	ObserverPanics uint64 `json:"observer_panics"`
+	ObserverPanics uint64 `json:"observerPanics"`
 }
 
 // ModeStats is what happened while the bridge was in one mode.
@@ -70,16 +71,22 @@ func (p PathStats) ErrorRate() float64 {
 // from a log-linear histogram: each is an upper bound at most 3.2 % above
 // the true value (and never above Max).
 type LatencyStats struct {
-	P50  time.Duration `json:"p50"`
-	P95  time.Duration `json:"p95"`
-	P99  time.Duration `json:"p99"`
-	Max  time.Duration `json:"max"`
-	Mean time.Duration `json:"mean"`
+	P50  time.Duration `json:"p50Ms"`
+	P95  time.Duration `json:"p95Ms"`
+	P99  time.Duration `json:"p99Ms"`
+	Max  time.Duration `json:"maxMs"`
+	Mean time.Duration `json:"meanMs"`
 	// Total is the sum of the latencies: exact, and never lower in a later
 	// snapshot, so the difference of two snapshots is the latency of the
 	// calls between them (Mean × calls is not: Mean is truncated).
-	Total time.Duration `json:"total"`
+	Total time.Duration `json:"totalMs"`
 }
+
+// MarshalJSON writes the latencies in milliseconds (keys ending in Ms).
+func (l LatencyStats) MarshalJSON() ([]byte, error) { return jsonx.Marshal(l) }
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (l *LatencyStats) UnmarshalJSON(b []byte) error { return jsonx.Unmarshal(b, l) }
 
 // ShadowStats is the shadow comparison.
 type ShadowStats struct {
@@ -103,22 +110,28 @@ type ShadowStats struct {
 	// (ErrUnroutable): not compared, not held against compatibility.
 	Unrouted uint64 `json:"unrouted"`
 	// InFlight is the number of shadow runs running now.
-	InFlight int `json:"in_flight"`
-	// Compatibility is Matched / Compared in percent (0 before anything was
-	// compared: check Compared).
+	InFlight int `json:"inFlight"`
+	// Compatibility is Matched / Compared, a fraction in [0, 1] (0 before
+	// anything was compared: check Compared).
 	Compatibility float64 `json:"compatibility"`
 }
 
 // WindowStats is the intelligent path's rolling window: the evidence for
 // automatic fallback.
 type WindowStats struct {
-	Span        time.Duration `json:"span"`
+	Span        time.Duration `json:"spanMs"`
 	Successes   uint64        `json:"successes"`
 	Failures    uint64        `json:"failures"`
-	SuccessRate float64       `json:"success_rate"`
+	SuccessRate float64       `json:"successRate"`
 	Threshold   float64       `json:"threshold"`
-	MinVolume   uint64        `json:"min_volume"`
+	MinVolume   uint64        `json:"minVolume"`
 }
+
+// MarshalJSON writes the span in milliseconds (spanMs).
+func (w WindowStats) MarshalJSON() ([]byte, error) { return jsonx.Marshal(w) }
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (w *WindowStats) UnmarshalJSON(b []byte) error { return jsonx.Unmarshal(b, w) }
 
 func (b *Bridge) windowStats(c stats.Counts) WindowStats {
 	return WindowStats{
@@ -198,7 +211,7 @@ func (b *Bridge) Stats() Stats {
 		InFlight:   s.inFlight(),
 	}
 	if st.Shadow.Compared > 0 {
-		st.Shadow.Compatibility = 100 * float64(st.Shadow.Matched) / float64(st.Shadow.Compared)
+		st.Shadow.Compatibility = float64(st.Shadow.Matched) / float64(st.Shadow.Compared)
 	}
 	return st
 }

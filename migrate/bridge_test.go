@@ -158,7 +158,7 @@ func TestControllerDrivesARealBridgeThroughTheDefaultPlan(t *testing.T) {
 	require.Equal(t, []string{"fallback/0", "shadow/0", "shadow/25", "hybrid/25", "hybrid/50", "hybrid/75", "full/75", "full/100"}, transitions)
 	st := b.Stats()
 	require.Equal(t, bridge.ModeFull, st.Mode)
-	require.Equal(t, 100.0, st.Shadow.Compatibility)
+	require.Equal(t, 1.0, st.Shadow.Compatibility)
 	require.Zero(t, st.AutoFallbacks)
 	for _, d := range ctrl.History() {
 		if d.Action == ActionAdvance && d.From != "preparation" {
