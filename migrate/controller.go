@@ -12,6 +12,7 @@ import (
 	"github.com/benbjohnson/clock"
 
 	"github.com/bumba/pooling/bridge"
+	"github.com/bumba/pooling/internal/jsonx"
 	"github.com/bumba/pooling/internal/nilcheck"
 	"github.com/bumba/pooling/internal/notify"
 )
@@ -89,12 +90,19 @@ type Decision struct {
 	State   State   `json:"state"`
 	Routing Routing `json:"routing"`
 	// Soaked is the soak accumulated in the step.
-	Soaked time.Duration `json:"soaked"`
+	Soaked time.Duration `json:"soakedMs"`
 	// Gate is the gate evaluation behind the decision, if any.
 	Gate *GateResult `json:"gate,omitempty"`
 	// Rollback is the rollback's ID for ActionRollback.
 	Rollback string `json:"rollback,omitempty"`
 }
+
+// MarshalJSON writes the decision in the module's JSON convention (soak in
+// milliseconds).
+func (d Decision) MarshalJSON() ([]byte, error) { return jsonx.Marshal(d) }
+
+// UnmarshalJSON reads what MarshalJSON writes (and the earlier form).
+func (d *Decision) UnmarshalJSON(b []byte) error { return jsonx.Unmarshal(b, d) }
 
 // String renders the decision on one line.
 func (d Decision) String() string {
@@ -126,14 +134,14 @@ type Status struct {
 	Routing Routing `json:"routing"`
 	// Soaked is the soak accumulated in the step, Evidence the window it
 	// covers, Gate the last evaluation of the step's gate.
-	Soaked        time.Duration `json:"soaked"`
+	Soaked        time.Duration `json:"soakedMs"`
 	Evidence      Window        `json:"evidence"`
 	Gate          *GateResult   `json:"gate,omitempty"`
 	Baseline      Baseline      `json:"baseline"`
-	StartedAt     time.Time     `json:"started_at"`
-	StepStartedAt time.Time     `json:"step_started_at"`
+	StartedAt     time.Time     `json:"startedAt"`
+	StepStartedAt time.Time     `json:"stepStartedAt"`
 	// LastRollback is the most recent rollback the controller has seen.
-	LastRollback string `json:"last_rollback,omitempty"`
+	LastRollback string `json:"lastRollback,omitempty"`
 	// Warnings are problems of the configuration that do not stop the
 	// rollout but defeat part of it: today, a step that tunes (Step.Tune)
 	// when no Tuner is configured. Never nil.
@@ -144,6 +152,13 @@ type Status struct {
 func noTunerWarning(step string) string {
 	return fmt.Sprintf("migrate: WARNING step %q is an optimisation step but no tuner is configured (migrate.WithTuner(p)): it only soaks, nothing is tuned", step)
 }
+
+// MarshalJSON writes the status in the module's JSON convention (soak in
+// milliseconds, camelCase keys).
+func (s Status) MarshalJSON() ([]byte, error) { return jsonx.Marshal(s) }
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (s *Status) UnmarshalJSON(b []byte) error { return jsonx.Unmarshal(b, s) }
 
 // Remaining is the soak still due in the step (0 once soaked).
 func (s Status) Remaining() time.Duration { return max(s.Step.Soak-s.Soaked, 0) }
@@ -799,14 +814,14 @@ func (c *Controller) Status() Status {
 func (c *Controller) History() []Decision {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]Decision(nil), c.st.History...)
+	return append([]Decision{}, c.st.History...)
 }
 
 // Tunings returns the optimiser's changes, oldest first.
 func (c *Controller) Tunings() []TuningChange {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]TuningChange(nil), c.st.Tunings...)
+	return append([]TuningChange{}, c.st.Tunings...)
 }
 
 // Plan returns the plan.

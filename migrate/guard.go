@@ -3,6 +3,8 @@ package migrate
 import (
 	"context"
 	"time"
+
+	"github.com/bumba/pooling/internal/jsonx"
 )
 
 // Guard is the rollback side as the controller needs it;
@@ -31,5 +33,12 @@ type RollbackInfo struct {
 	// InProgress: a planned rollback is still stepping down, or a
 	// rollback is waiting for its verification. While it is, the
 	// rollback owns the routing and the controller will not resume.
-	InProgress bool `json:"in_progress"`
+	InProgress bool `json:"inProgress"`
 }
+
+// MarshalJSON writes it in the module's JSON convention (internal/jsonx).
+func (r RollbackInfo) MarshalJSON() ([]byte, error) { return jsonx.Marshal(r) }
+
+// UnmarshalJSON reads what MarshalJSON writes (and the earlier snake_case
+// form).
+func (r *RollbackInfo) UnmarshalJSON(b []byte) error { return jsonx.Unmarshal(b, r) }

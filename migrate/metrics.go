@@ -8,6 +8,7 @@ import (
 	"github.com/benbjohnson/clock"
 
 	"github.com/bumba/pooling/bridge"
+	"github.com/bumba/pooling/internal/jsonx"
 	"github.com/bumba/pooling/internal/nilcheck"
 	"github.com/bumba/pooling/pool"
 )
@@ -32,8 +33,15 @@ type PathCounts struct {
 	Calls  uint64 `json:"calls"`
 	Errors uint64 `json:"errors"`
 	// Latency is the sum of the calls' latencies.
-	Latency time.Duration `json:"latency_total"`
+	Latency time.Duration `json:"latencyTotalMs"`
 }
+
+// MarshalJSON writes the latency sum in milliseconds in the module's JSON convention (internal/jsonx).
+func (p PathCounts) MarshalJSON() ([]byte, error) { return jsonx.Marshal(p) }
+
+// UnmarshalJSON reads what MarshalJSON writes (and the earlier snake_case
+// form).
+func (p *PathCounts) UnmarshalJSON(b []byte) error { return jsonx.Unmarshal(b, p) }
 
 // Mean is the mean latency, 0 without calls.
 func (p PathCounts) Mean() time.Duration {
@@ -64,15 +72,22 @@ type PoolReading struct {
 	// MemoryEfficiency is the share of the always-warm baseline memory the
 	// pool saves now, in [0, 1] (pool.Stats.MemoryEfficiency). NaN or an
 	// infinity is ignored (no sample).
-	MemoryEfficiency float64 `json:"memory_efficiency"`
+	MemoryEfficiency float64 `json:"memoryEfficiency"`
 	// Tasks and WarmHits are cumulative.
 	Tasks    uint64 `json:"tasks"`
-	WarmHits uint64 `json:"warm_hits"`
+	WarmHits uint64 `json:"warmHits"`
 	// Specialists, MaxWarm and WarmThreshold are the pool's now.
 	Specialists   int     `json:"specialists"`
-	MaxWarm       int     `json:"max_warm"`
-	WarmThreshold float64 `json:"warm_threshold"`
+	MaxWarm       int     `json:"maxWarm"`
+	WarmThreshold float64 `json:"warmThreshold"`
 }
+
+// MarshalJSON writes it in the module's JSON convention (internal/jsonx).
+func (p PoolReading) MarshalJSON() ([]byte, error) { return jsonx.Marshal(p) }
+
+// UnmarshalJSON reads what MarshalJSON writes (and the earlier snake_case
+// form).
+func (p *PoolReading) UnmarshalJSON(b []byte) error { return jsonx.Unmarshal(b, p) }
 
 // Reading is what a Metrics source reports at one moment: counters that
 // only grow from Epoch on, and gauges.
@@ -96,6 +111,13 @@ type Reading struct {
 	// Pool is nil when the source has no pool.
 	Pool *PoolReading `json:"pool,omitempty"`
 }
+
+// MarshalJSON writes it in the module's JSON convention (internal/jsonx).
+func (r Reading) MarshalJSON() ([]byte, error) { return jsonx.Marshal(r) }
+
+// UnmarshalJSON reads what MarshalJSON writes (and the earlier snake_case
+// form).
+func (r *Reading) UnmarshalJSON(b []byte) error { return jsonx.Unmarshal(b, r) }
 
 // Gauge summarises a gauge's samples over a window.
 type Gauge struct {
@@ -134,10 +156,17 @@ type Window struct {
 	Compared    uint64     `json:"compared"`
 	Matched     uint64     `json:"matched"`
 	Tasks       uint64     `json:"tasks"`
-	WarmHits    uint64     `json:"warm_hits"`
+	WarmHits    uint64     `json:"warmHits"`
 	// Memory is the pool's memory efficiency as sampled by the readings.
-	Memory Gauge `json:"memory_efficiency"`
+	Memory Gauge `json:"memoryEfficiency"`
 }
+
+// MarshalJSON writes it in the module's JSON convention (internal/jsonx).
+func (w Window) MarshalJSON() ([]byte, error) { return jsonx.Marshal(w) }
+
+// UnmarshalJSON reads what MarshalJSON writes (and the earlier snake_case
+// form).
+func (w *Window) UnmarshalJSON(b []byte) error { return jsonx.Unmarshal(b, w) }
 
 // Delta is the window from prev to cur. A zero prev, a different Epoch, or
 // a counter lower in cur than in prev (the source restarted) counts cur
@@ -260,8 +289,15 @@ func (w Window) Duration() time.Duration { return w.To.Sub(w.From) }
 // nothing).
 type Baseline struct {
 	Calls   uint64        `json:"calls"`
-	Latency time.Duration `json:"latency_total"`
+	Latency time.Duration `json:"latencyTotalMs"`
 }
+
+// MarshalJSON writes the latency sum in milliseconds in the module's JSON convention (internal/jsonx).
+func (b Baseline) MarshalJSON() ([]byte, error) { return jsonx.Marshal(b) }
+
+// UnmarshalJSON reads what MarshalJSON writes (and the earlier snake_case
+// form).
+func (b *Baseline) UnmarshalJSON(data []byte) error { return jsonx.Unmarshal(data, b) }
 
 // Learn adds w's legacy calls.
 func (b *Baseline) Learn(w Window) {

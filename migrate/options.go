@@ -8,6 +8,7 @@ import (
 
 	"github.com/benbjohnson/clock"
 
+	"github.com/bumba/pooling/internal/jsonx"
 	"github.com/bumba/pooling/internal/nilcheck"
 )
 
@@ -65,24 +66,31 @@ const (
 // MaxWarmMax mean "the pool's max warm when tuning starts, ± 3".
 type Tuning struct {
 	// Interval is the soak time between two tuning rounds.
-	Interval time.Duration `json:"interval"`
+	Interval time.Duration `json:"intervalMs"`
 	// ThresholdMin, ThresholdMax bound the warm threshold; ThresholdStep
 	// is one move.
-	ThresholdMin  float64 `json:"threshold_min"`
-	ThresholdMax  float64 `json:"threshold_max"`
-	ThresholdStep float64 `json:"threshold_step"`
+	ThresholdMin  float64 `json:"thresholdMin"`
+	ThresholdMax  float64 `json:"thresholdMax"`
+	ThresholdStep float64 `json:"thresholdStep"`
 	// MaxWarmMin, MaxWarmMax bound max warm; MaxWarmStep is one move.
-	MaxWarmMin  int `json:"max_warm_min"`
-	MaxWarmMax  int `json:"max_warm_max"`
-	MaxWarmStep int `json:"max_warm_step"`
+	MaxWarmMin  int `json:"maxWarmMin"`
+	MaxWarmMax  int `json:"maxWarmMax"`
+	MaxWarmStep int `json:"maxWarmStep"`
 	// TargetEfficiency: below it, memory is reclaimed (threshold up, max
 	// warm down). TargetHitRate: below it, with memory to spare, more is
 	// kept warm (max warm up, threshold down).
-	TargetEfficiency float64 `json:"target_efficiency"`
-	TargetHitRate    float64 `json:"target_hit_rate"`
+	TargetEfficiency float64 `json:"targetEfficiency"`
+	TargetHitRate    float64 `json:"targetHitRate"`
 	// MinTasks is the pool tasks a round needs to judge the hit rate.
-	MinTasks uint64 `json:"min_tasks"`
+	MinTasks uint64 `json:"minTasks"`
 }
+
+// MarshalJSON writes the interval in milliseconds in the module's JSON convention (internal/jsonx).
+func (t Tuning) MarshalJSON() ([]byte, error) { return jsonx.Marshal(t) }
+
+// UnmarshalJSON reads what MarshalJSON writes (and the earlier snake_case
+// form).
+func (t *Tuning) UnmarshalJSON(b []byte) error { return jsonx.Unmarshal(b, t) }
 
 // DefaultTuning returns the default optimisation bounds.
 func DefaultTuning() Tuning {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bumba/pooling/bridge"
+	"github.com/bumba/pooling/internal/jsonx"
 )
 
 // Phase is one of the seed's six deployment phases.
@@ -104,17 +105,24 @@ type Gate struct {
 	Criteria []Criterion `json:"criteria"`
 	// MinCalls is the number of intelligent calls the window must hold
 	// before the error rate and the latency ratio count.
-	MinCalls uint64 `json:"min_calls"`
+	MinCalls uint64 `json:"minCalls"`
 	// MinCompared is the number of shadow comparisons the window must hold
 	// before compatibility counts.
-	MinCompared uint64 `json:"min_compared"`
+	MinCompared uint64 `json:"minCompared"`
 	// MaxLatency is the absolute limit a latency-ratio criterion applies
 	// instead of the ratio while the legacy baseline is below
 	// MinLatencyBaseline: it passes when the intelligent mean is below
 	// MaxLatency (0: such a criterion has no data). DefaultGate uses
 	// DefaultMaxLatency, the seed's "performance degradation" line.
-	MaxLatency time.Duration `json:"max_latency"`
+	MaxLatency time.Duration `json:"maxLatencyMs"`
 }
+
+// MarshalJSON writes MaxLatency in milliseconds and no criteria as [] in the module's JSON convention (internal/jsonx).
+func (g Gate) MarshalJSON() ([]byte, error) { return jsonx.Marshal(g) }
+
+// UnmarshalJSON reads what MarshalJSON writes (and the earlier snake_case
+// form).
+func (g *Gate) UnmarshalJSON(b []byte) error { return jsonx.Unmarshal(b, g) }
 
 func (g Gate) validate() error {
 	for i, c := range g.Criteria {
@@ -139,7 +147,7 @@ type CheckResult struct {
 	Criterion
 	// Value is the measured value (meaningful when HasData).
 	Value   float64 `json:"value"`
-	HasData bool    `json:"has_data"`
+	HasData bool    `json:"hasData"`
 	Passed  bool    `json:"passed"`
 	// Absolute: a latency-ratio criterion judged on Gate.MaxLatency
 	// because the legacy baseline is below MinLatencyBaseline; Value is
@@ -149,6 +157,13 @@ type CheckResult struct {
 	Detail string `json:"detail"`
 }
 
+// MarshalJSON writes it in the module's JSON convention (internal/jsonx).
+func (c CheckResult) MarshalJSON() ([]byte, error) { return jsonx.Marshal(c) }
+
+// UnmarshalJSON reads what MarshalJSON writes (and the earlier snake_case
+// form).
+func (c *CheckResult) UnmarshalJSON(b []byte) error { return jsonx.Unmarshal(b, c) }
+
 // GateResult is a gate evaluated on a window.
 type GateResult struct {
 	// Passed: every criterion had data and held.
@@ -156,9 +171,16 @@ type GateResult struct {
 	// Failed: a criterion with data did not hold (the soak restarts).
 	Failed bool `json:"failed"`
 	// NoData: no criterion failed but one lacked data.
-	NoData bool          `json:"no_data"`
+	NoData bool          `json:"noData"`
 	Checks []CheckResult `json:"checks"`
 }
+
+// MarshalJSON writes no checks as [] in the module's JSON convention (internal/jsonx).
+func (g GateResult) MarshalJSON() ([]byte, error) { return jsonx.Marshal(g) }
+
+// UnmarshalJSON reads what MarshalJSON writes (and the earlier snake_case
+// form).
+func (g *GateResult) UnmarshalJSON(b []byte) error { return jsonx.Unmarshal(b, g) }
 
 // String renders the checks on one line.
 func (r GateResult) String() string {
@@ -271,17 +293,31 @@ type Step struct {
 	// Routing is applied to the bridge when the step begins.
 	Routing Routing `json:"routing"`
 	// Soak is how long the gate must hold before the step advances.
-	Soak time.Duration `json:"soak"`
+	Soak time.Duration `json:"soakMs"`
 	Gate Gate          `json:"gate"`
 	// Tune runs the optimiser (see Tuner) during the step.
 	Tune bool `json:"tune,omitempty"`
 }
+
+// MarshalJSON writes the soak in milliseconds in the module's JSON convention (internal/jsonx).
+func (s Step) MarshalJSON() ([]byte, error) { return jsonx.Marshal(s) }
+
+// UnmarshalJSON reads what MarshalJSON writes (and the earlier snake_case
+// form).
+func (s *Step) UnmarshalJSON(b []byte) error { return jsonx.Unmarshal(b, s) }
 
 // Plan is an ordered list of steps.
 type Plan struct {
 	Name  string `json:"name"`
 	Steps []Step `json:"steps"`
 }
+
+// MarshalJSON writes no steps as [] in the module's JSON convention (internal/jsonx).
+func (p Plan) MarshalJSON() ([]byte, error) { return jsonx.Marshal(p) }
+
+// UnmarshalJSON reads what MarshalJSON writes (and the earlier snake_case
+// form).
+func (p *Plan) UnmarshalJSON(b []byte) error { return jsonx.Unmarshal(b, p) }
 
 // Index returns the position of the step named name, or -1.
 func (p Plan) Index(name string) int {
