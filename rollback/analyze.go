@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/bumba/pooling/internal/jsonx"
 )
 
 // Cause is one condition that was in breach when a rollback started.
@@ -13,10 +15,18 @@ type Cause struct {
 	Value     float64   `json:"value"`
 	Threshold float64   `json:"threshold"`
 	// HeldFor is how long it had held; Fired says it had held for its For.
-	HeldFor time.Duration `json:"held_for"`
+	HeldFor time.Duration `json:"heldForMs"`
 	Fired   bool          `json:"fired"`
 	Detail  string        `json:"detail"`
 }
+
+// MarshalJSON writes the Cause in the module's JSON convention (camelCase,
+// durations in milliseconds, [] not null; internal/jsonx).
+func (c Cause) MarshalJSON() ([]byte, error) { return jsonx.Marshal(c) }
+
+// UnmarshalJSON reads what MarshalJSON writes (and the earlier snake_case
+// form, for saved records).
+func (c *Cause) UnmarshalJSON(data []byte) error { return jsonx.Unmarshal(data, c) }
 
 // Analysis is the root-cause report of one rollback (the seed's
 // "analyze-rollback --rollback-id=<id>").
@@ -24,22 +34,30 @@ type Analysis struct {
 	Record Record `json:"record"`
 	// Duration is from the start to the end (or to the analysis while in
 	// progress).
-	Duration time.Duration `json:"duration"`
+	Duration time.Duration `json:"durationMs"`
 	// DetectionDelay is, for a rollback caused by a trigger, how long its
 	// condition held before the rollback began.
-	DetectionDelay time.Duration `json:"detection_delay"`
+	DetectionDelay time.Duration `json:"detectionDelayMs"`
 	// Causes are the conditions in breach when it started, the one that
 	// fired first.
 	Causes []Cause `json:"causes"`
 	// FailedChecks are the verification checks that failed, at any stage.
-	FailedChecks []string `json:"failed_checks"`
+	FailedChecks []string `json:"failedChecks"`
 	// Previous are the earlier rollbacks with the same trigger, oldest
 	// first: a recurring problem.
 	Previous []string `json:"previous"`
 	// Recommendations are what to look at before rolling out again.
 	Recommendations []string  `json:"recommendations"`
-	GeneratedAt     time.Time `json:"generated_at"`
+	GeneratedAt     time.Time `json:"generatedAt"`
 }
+
+// MarshalJSON writes the Analysis in the module's JSON convention (camelCase,
+// durations in milliseconds, [] not null; internal/jsonx).
+func (a Analysis) MarshalJSON() ([]byte, error) { return jsonx.Marshal(a) }
+
+// UnmarshalJSON reads what MarshalJSON writes (and the earlier snake_case
+// form, for saved records).
+func (a *Analysis) UnmarshalJSON(data []byte) error { return jsonx.Unmarshal(data, a) }
 
 // Analyze returns the analysis of the rollback with the given ID, or
 // ErrUnknownRollback.

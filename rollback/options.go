@@ -9,6 +9,7 @@ import (
 
 	"github.com/benbjohnson/clock"
 
+	"github.com/bumba/pooling/internal/jsonx"
 	"github.com/bumba/pooling/internal/nilcheck"
 	"github.com/bumba/pooling/migrate"
 )
@@ -75,20 +76,28 @@ func DefaultPlannedSteps() []float64 { return []float64{75, 50, 25} }
 // acceptable, monitoring operational).
 type Criteria struct {
 	// MaxErrorRate bounds the share of answers served with an error.
-	MaxErrorRate float64 `json:"max_error_rate"`
+	MaxErrorRate float64 `json:"maxErrorRate"`
 	// MaxLatencyRatio bounds the served mean latency over the legacy
 	// baseline.
-	MaxLatencyRatio float64 `json:"max_latency_ratio"`
+	MaxLatencyRatio float64 `json:"maxLatencyRatio"`
 	// MaxLatency bounds the mean latency instead of MaxLatencyRatio while
 	// the legacy baseline is below migrate.MinLatencyBaseline (0: the
 	// response-time check is then skipped).
-	MaxLatency time.Duration `json:"max_latency"`
+	MaxLatency time.Duration `json:"maxLatencyMs"`
 	// MinHealth is the health score required (with WithHealth).
-	MinHealth float64 `json:"min_health"`
+	MinHealth float64 `json:"minHealth"`
 	// MinVolume is the answers needed to judge the error rate and the
 	// latency; with fewer, those checks are skipped.
-	MinVolume uint64 `json:"min_volume"`
+	MinVolume uint64 `json:"minVolume"`
 }
+
+// MarshalJSON writes the Criteria in the module's JSON convention (camelCase,
+// durations in milliseconds, [] not null; internal/jsonx).
+func (c Criteria) MarshalJSON() ([]byte, error) { return jsonx.Marshal(c) }
+
+// UnmarshalJSON reads what MarshalJSON writes (and the earlier snake_case
+// form, for saved records).
+func (c *Criteria) UnmarshalJSON(data []byte) error { return jsonx.Unmarshal(data, c) }
 
 // DefaultCriteria returns the default verification criteria.
 func DefaultCriteria() Criteria {
@@ -105,6 +114,14 @@ type Request struct {
 	Reason  string
 	Current migrate.Routing
 }
+
+// MarshalJSON writes the Request in the module's JSON convention (camelCase,
+// durations in milliseconds, [] not null; internal/jsonx).
+func (r Request) MarshalJSON() ([]byte, error) { return jsonx.Marshal(r) }
+
+// UnmarshalJSON reads what MarshalJSON writes (and the earlier snake_case
+// form, for saved records).
+func (r *Request) UnmarshalJSON(data []byte) error { return jsonx.Unmarshal(data, r) }
 
 // ConfirmFunc approves a manual rollback (true) or declines it (false, or
 // an error). It is called without any lock held and may block, for

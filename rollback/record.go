@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bumba/pooling/internal/jsonx"
 	"github.com/bumba/pooling/migrate"
 )
 
@@ -54,6 +55,14 @@ type Check struct {
 	Detail  string `json:"detail"`
 }
 
+// MarshalJSON writes the Check in the module's JSON convention (camelCase,
+// durations in milliseconds, [] not null; internal/jsonx).
+func (c Check) MarshalJSON() ([]byte, error) { return jsonx.Marshal(c) }
+
+// UnmarshalJSON reads what MarshalJSON writes (and the earlier snake_case
+// form, for saved records).
+func (c *Check) UnmarshalJSON(data []byte) error { return jsonx.Unmarshal(data, c) }
+
 // Verification is the result of checking the system after a rollback (or a
 // planned stage).
 type Verification struct {
@@ -61,6 +70,14 @@ type Verification struct {
 	Passed bool      `json:"passed"`
 	Checks []Check   `json:"checks"`
 }
+
+// MarshalJSON writes the Verification in the module's JSON convention (camelCase,
+// durations in milliseconds, [] not null; internal/jsonx).
+func (v Verification) MarshalJSON() ([]byte, error) { return jsonx.Marshal(v) }
+
+// UnmarshalJSON reads what MarshalJSON writes (and the earlier snake_case
+// form, for saved records).
+func (v *Verification) UnmarshalJSON(data []byte) error { return jsonx.Unmarshal(data, v) }
 
 // String renders "passed: routing ok; error rate ok (…)".
 func (v Verification) String() string {
@@ -85,10 +102,18 @@ func (v Verification) String() string {
 // Stage is one routing a rollback went through.
 type Stage struct {
 	Routing   migrate.Routing `json:"routing"`
-	StartedAt time.Time       `json:"started_at"`
+	StartedAt time.Time       `json:"startedAt"`
 	// Verification is nil until the stage was verified.
 	Verification *Verification `json:"verification,omitempty"`
 }
+
+// MarshalJSON writes the Stage in the module's JSON convention (camelCase,
+// durations in milliseconds, [] not null; internal/jsonx).
+func (s Stage) MarshalJSON() ([]byte, error) { return jsonx.Marshal(s) }
+
+// UnmarshalJSON reads what MarshalJSON writes (and the earlier snake_case
+// form, for saved records).
+func (s *Stage) UnmarshalJSON(data []byte) error { return jsonx.Unmarshal(data, s) }
 
 // Evidence is what the system looked like when a rollback started: the
 // metrics that caused it.
@@ -97,18 +122,26 @@ type Evidence struct {
 	// Window is the trailing trigger window.
 	Window migrate.Window `json:"window"`
 	// Figures of the window and sources; nil when unknown.
-	ErrorRate        *float64 `json:"error_rate,omitempty"`
-	LatencyRatio     *float64 `json:"latency_ratio,omitempty"`
-	MemoryEfficiency *float64 `json:"memory_efficiency,omitempty"`
-	HealthScore      *float64 `json:"health_score,omitempty"`
+	ErrorRate        *float64 `json:"errorRate,omitempty"`
+	LatencyRatio     *float64 `json:"latencyRatio,omitempty"`
+	MemoryEfficiency *float64 `json:"memoryEfficiency,omitempty"`
+	HealthScore      *float64 `json:"healthScore,omitempty"`
 	// Baseline is the legacy mean latency (0 unknown).
-	Baseline       time.Duration `json:"baseline"`
-	CriticalAlerts []Alert       `json:"critical_alerts,omitempty"`
+	Baseline       time.Duration `json:"baselineMs"`
+	CriticalAlerts []Alert       `json:"criticalAlerts,omitempty"`
 	// Triggers is every trigger's state at that moment.
 	Triggers []TriggerStatus `json:"triggers"`
 	// ReadError is the Metrics error, if the metrics could not be read.
-	ReadError string `json:"read_error,omitempty"`
+	ReadError string `json:"readError,omitempty"`
 }
+
+// MarshalJSON writes the Evidence in the module's JSON convention (camelCase,
+// durations in milliseconds, [] not null; internal/jsonx).
+func (e Evidence) MarshalJSON() ([]byte, error) { return jsonx.Marshal(e) }
+
+// UnmarshalJSON reads what MarshalJSON writes (and the earlier snake_case
+// form, for saved records).
+func (e *Evidence) UnmarshalJSON(data []byte) error { return jsonx.Unmarshal(data, e) }
 
 // Record is one rollback.
 type Record struct {
@@ -120,8 +153,8 @@ type Record struct {
 	// TriggerBridgeFallback.
 	Trigger    string    `json:"trigger"`
 	Status     Status    `json:"status"`
-	StartedAt  time.Time `json:"started_at"`
-	FinishedAt time.Time `json:"finished_at,omitzero"`
+	StartedAt  time.Time `json:"startedAt"`
+	FinishedAt time.Time `json:"finishedAt,omitzero"`
 	// Before is the routing when it started; After the routing now (the
 	// final one once completed).
 	Before migrate.Routing `json:"before"`
@@ -134,12 +167,20 @@ type Record struct {
 	// stage failed its verification or a trigger fired; EscalationReason
 	// says which.
 	Escalated        bool   `json:"escalated,omitempty"`
-	EscalationReason string `json:"escalation_reason,omitempty"`
+	EscalationReason string `json:"escalationReason,omitempty"`
 	// Verification is the final verification (nil while in progress).
 	Verification *Verification `json:"verification,omitempty"`
 	// Note explains an interruption.
 	Note string `json:"note,omitempty"`
 }
+
+// MarshalJSON writes the Record in the module's JSON convention (camelCase,
+// durations in milliseconds, [] not null; internal/jsonx).
+func (r Record) MarshalJSON() ([]byte, error) { return jsonx.Marshal(r) }
+
+// UnmarshalJSON reads what MarshalJSON writes (and the earlier snake_case
+// form, for saved records).
+func (r *Record) UnmarshalJSON(data []byte) error { return jsonx.Unmarshal(data, r) }
 
 // InProgress reports whether the rollback is still running.
 func (r Record) InProgress() bool { return r.Status == StatusInProgress }
@@ -202,3 +243,11 @@ type Event struct {
 	// automatic EventStarted.
 	Trigger *TriggerStatus `json:"trigger,omitempty"`
 }
+
+// MarshalJSON writes the Event in the module's JSON convention (camelCase,
+// durations in milliseconds, [] not null; internal/jsonx).
+func (e Event) MarshalJSON() ([]byte, error) { return jsonx.Marshal(e) }
+
+// UnmarshalJSON reads what MarshalJSON writes (and the earlier snake_case
+// form, for saved records).
+func (e *Event) UnmarshalJSON(data []byte) error { return jsonx.Unmarshal(data, e) }

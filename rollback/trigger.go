@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/bumba/pooling/internal/jsonx"
 )
 
 // Health is where the health score comes from: a 0–100 score, NaN when
@@ -27,6 +29,14 @@ type Alert struct {
 	// counts from the first Check that saw it).
 	Since time.Time `json:"since,omitzero"`
 }
+
+// MarshalJSON writes the Alert in the module's JSON convention (camelCase,
+// durations in milliseconds, [] not null; internal/jsonx).
+func (a Alert) MarshalJSON() ([]byte, error) { return jsonx.Marshal(a) }
+
+// UnmarshalJSON reads what MarshalJSON writes (and the earlier snake_case
+// form, for saved records).
+func (a *Alert) UnmarshalJSON(data []byte) error { return jsonx.Unmarshal(data, a) }
 
 // Alerts is where active critical alerts come from. The monitor has them;
 // adapt it with AlertsFunc.
@@ -74,8 +84,16 @@ type Trigger struct {
 	Name      string        `json:"name"`
 	Condition Condition     `json:"condition"`
 	Threshold float64       `json:"threshold"`
-	For       time.Duration `json:"for"`
+	For       time.Duration `json:"forMs"`
 }
+
+// MarshalJSON writes the Trigger in the module's JSON convention (camelCase,
+// durations in milliseconds, [] not null; internal/jsonx).
+func (t Trigger) MarshalJSON() ([]byte, error) { return jsonx.Marshal(t) }
+
+// UnmarshalJSON reads what MarshalJSON writes (and the earlier snake_case
+// form, for saved records).
+func (t *Trigger) UnmarshalJSON(data []byte) error { return jsonx.Unmarshal(data, t) }
 
 // String renders "error_rate > 10.00% for 1m0s".
 func (t Trigger) String() string {
@@ -159,6 +177,14 @@ type TriggerStatus struct {
 	// Detail says what was measured.
 	Detail string `json:"detail"`
 }
+
+// MarshalJSON writes the TriggerStatus in the module's JSON convention (camelCase,
+// durations in milliseconds, [] not null; internal/jsonx).
+func (t TriggerStatus) MarshalJSON() ([]byte, error) { return jsonx.Marshal(t) }
+
+// UnmarshalJSON reads what MarshalJSON writes (and the earlier snake_case
+// form, for saved records).
+func (t *TriggerStatus) UnmarshalJSON(data []byte) error { return jsonx.Unmarshal(data, t) }
 
 // String renders the status on one line.
 func (s TriggerStatus) String() string {
