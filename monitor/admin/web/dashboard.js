@@ -96,12 +96,12 @@
       const checks = (ro.gate && ro.gate.checks) || [];
       if (!checks.length) {
         const tr = el("tr");
-        tr.append(el("td", { colspan: "3", class: "muted" }, ro.gate ? "no criteria" : "not evaluated yet"));
+        tr.append(el("td", { colspan: "3", class: "muted" }, ro.gate ? "no criteria" : ro.state === "rolled_back" ? "not evaluated: rolled back" : "not evaluated yet"));
         body.append(tr);
       }
       for (const c of checks) {
         const tr = el("tr", { class: c.passed ? "pass" : "fail", "data-metric": c.metric });
-        tr.append(el("td", {}, c.metric), el("td", { "data-value": String(c.value) }, c.hasData ? fmtCheck(c.metric, c.value) : "no data"),
+        tr.append(el("td", { title: c.detail || "" }, c.metric.replace(/_/g, " ")), el("td", { "data-value": String(c.value) }, c.hasData ? fmtCheck(c.metric, c.value) : "no data"),
           el("td", {}, c.op + " " + fmtCheck(c.metric, c.threshold)));
         body.append(tr);
       }
@@ -122,7 +122,7 @@
     if (st.mode && document.activeElement !== $("pct")) $("pct").placeholder = num(st.percentage, 0);
   }
   function fmtCheck(metric, v) {
-    if (/rate|accuracy|share|ratio$/i.test(metric) && !/latency/i.test(metric)) return pct(v, 2);
+    if (/rate|accuracy|share|efficiency|usage/i.test(metric) && !/latency/i.test(metric)) return pct(v, 2);
     if (/latency|ratio/i.test(metric)) return num(v, 2) + "×";
     return num(v, 3);
   }
