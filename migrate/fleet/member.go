@@ -73,15 +73,15 @@ type Member struct {
 	cli     *clientv3.Client
 	ownsCli bool
 	store   *Store
-	sum     *fleetMetrics
 
-	runCtx context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	wake   chan struct{}
-	closed atomic.Bool
-	killed atomic.Bool
-	remove func()
+	runCtx    context.Context
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	wake      chan struct{}
+	closed    atomic.Bool
+	killed    atomic.Bool
+	closeOnce sync.Once
+	remove    func()
 
 	applyMu sync.Mutex // serialises changes to the bridge and their checks
 
@@ -100,6 +100,7 @@ type Member struct {
 	stepMu sync.Mutex // one Step at a time; guards ctrl and rb
 	ctrl   *migrate.Controller
 	rb     *rollback.Manager
+	sum    *fleetMetrics // the fleet's sums, made anew at each leadership
 }
 
 // bridgeObservable is what the member needs to notice its bridge's own
@@ -210,7 +211,6 @@ func (m *Member) Start(ctx context.Context) error {
 	}
 	st.timeout = m.opts.requestTimeout
 	m.store = st
-	m.sum = &fleetMetrics{m: m, epoch: m.clk.Now(), prev: map[string]migrate.Reading{}}
 	if r, rev := st.Routing(); rev > 0 {
 		m.follow(r, rev, "")
 	} else {
@@ -245,7 +245,19 @@ func (m *Member) Close() error {
 	}
 	if m.cancel != nil {
 		m.cancel()
-		m.wg.Wait()
+		done := make(chan struct{})
+		go func() { m.wg.Wait(); close(done) }()
+		t := time.NewTimer(2 * m.opts.requestTimeout)
+		select {
+		case <-done:
+		case <-t.C:
+			// etcd's Campaign resigns on the client's own context when
+			// its context ends; cut off, that waits until the client is
+			// closed.
+			m.closeClient()
+			<-done
+		}
+		t.Stop()
 	}
 	m.closeClient()
 	return nil
@@ -265,9 +277,11 @@ func (m *Member) Kill() {
 }
 
 func (m *Member) closeClient() {
-	if m.ownsCli && m.cli != nil {
-		_ = m.cli.Close()
-	}
+	m.closeOnce.Do(func() {
+		if m.ownsCli && m.cli != nil {
+			_ = m.cli.Close()
+		}
+	})
 }
 
 func (m *Member) setErr(err error) {
@@ -303,7 +317,7 @@ func (m *Member) sessionLoop() {
 		m.sess = sess
 		m.mu.Unlock()
 		m.setErr(nil)
-		m.signal()
+		_ = m.Publish(m.runCtx)
 		m.campaign(sess)
 		m.mu.Lock()
 		m.sess = nil
@@ -347,6 +361,9 @@ func (m *Member) campaign(sess *concurrency.Session) {
 
 func (m *Member) lead(ctx context.Context, el *concurrency.Election) {
 	m.store.fence(el.Key(), el.Rev())
+	m.stepMu.Lock()
+	m.sum = &fleetMetrics{m: m, epoch: m.clk.Now(), prev: map[string]migrate.Reading{}}
+	m.stepMu.Unlock()
 	m.mu.Lock()
 	m.elected, m.leaderName = el, m.cfg.Replica
 	m.mu.Unlock()

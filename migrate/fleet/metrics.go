@@ -13,9 +13,10 @@ import (
 
 // fleetMetrics is the leader's migrate.Metrics: the sum over live replicas
 // (those whose lease holds their member key) of what each published since
-// this leader first saw it. A replica seen for the first time only sets
-// its baseline, so a new leader does not count the fleet's history into
-// the current step; a replica whose key expired drops out, and its counts
+// this leader first saw it. A replica seen for the first time that
+// started before this leader only sets its baseline, so a new leader does
+// not count the fleet's history into the current step (one started since
+// counts from its start); a replica whose key expired drops out, and its counts
 // so far stay in the sum. The counters only grow from the leader's epoch.
 // Memory efficiency is the mean over live replicas with a pool.
 type fleetMetrics struct {
@@ -52,6 +53,8 @@ func (f *fleetMetrics) Read() (migrate.Reading, error) {
 		cur := rec.Counters.reading(rec.At)
 		if p, ok := f.prev[rec.Replica]; ok {
 			f.total.Add(migrate.Delta(p, cur))
+		} else if !rec.Counters.Epoch.Before(f.epoch) {
+			f.total.Add(migrate.Delta(migrate.Reading{}, cur)) // all of it happened under this leader
 		}
 		f.prev[rec.Replica] = cur
 		if rec.Counters.HasPool {

@@ -52,6 +52,9 @@ func Start() (*Server, error) {
 	cfg.LogLevel = "error"
 	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
 	cfg.UnsafeNoFsync = true
+	// Fast ticks: etcd's shortest lease is 1.5 election timeouts, so the
+	// defaults (1 s) would stretch a 1 s TTL to 1.5 s.
+	cfg.TickMs, cfg.ElectionMs = 10, 100
 	cfg.ListenClientUrls = []url.URL{client}
 	cfg.AdvertiseClientUrls = []url.URL{client}
 	cfg.ListenPeerUrls = []url.URL{peer}
