@@ -406,6 +406,11 @@ func TestDashboardInBrowser(t *testing.T) {
 	if !page[bool](t, ctx, noScroll) {
 		t.Errorf("horizontal scroll at 390 px: scroll width %v", page[float64](t, ctx, `document.documentElement.scrollWidth`))
 	}
+	if os.Getenv("BUMBA_UPDATE_SCREENSHOT") == "1" {
+		phone, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		must(t, err)
+		must(t, os.WriteFile(filepath.Join(os.TempDir(), "bumba-dashboard-phone.png"), phone, 0o644))
+	}
 	must(t, chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800, chromedp.EmulateScale(1))))
 	x.until(t, ctx, "the 1280 layout", `window.innerWidth === 1280`)
 

@@ -468,4 +468,6 @@
   wire();
   refreshAll();
   stream();
+  // Uptime and soak progress move between events too.
+  setInterval(() => { if (!document.hidden) refreshStatus(); }, 15000);
 })();
