@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/bumba/pooling/internal/jsonx"
 )
 
 // AlertState is where an alert is in its life.
@@ -30,7 +32,7 @@ type Alert struct {
 	Metric    Metric        `json:"metric"`
 	Op        Op            `json:"op"`
 	Threshold float64       `json:"threshold"`
-	For       time.Duration `json:"for"`
+	For       time.Duration `json:"forMs"`
 	Message   string        `json:"message"`
 	State     AlertState    `json:"state"`
 	// Value is the metric's latest value: one that met the condition while
@@ -45,6 +47,13 @@ type Alert struct {
 	// rollback_triggered).
 	Detail string `json:"detail,omitempty"`
 }
+
+// MarshalJSON writes the Alert in the module's JSON convention (camelCase,
+// durations in milliseconds, [] not null; internal/jsonx).
+func (a Alert) MarshalJSON() ([]byte, error) { return jsonx.Marshal(a) }
+
+// UnmarshalJSON reads what MarshalJSON writes (and the earlier form).
+func (a *Alert) UnmarshalJSON(data []byte) error { return jsonx.Unmarshal(data, a) }
 
 // String renders "ALERT critical error_rate_critical firing: High error
 // rate detected (error_rate 0.12 > 0.1 for 1m0s)".
@@ -232,7 +241,7 @@ func (m *Monitor) AddListener(f func(Alert)) (remove func()) {
 func (m *Monitor) Alerts() []Alert {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	var out []Alert
+	out := []Alert{}
 	for _, rs := range m.alerts {
 		if rs.alert.State != "" {
 			out = append(out, rs.alert)

@@ -3,6 +3,8 @@ package monitor
 import (
 	"fmt"
 	"time"
+
+	"github.com/bumba/pooling/internal/jsonx"
 )
 
 // Summary summarises one metric over a period.
@@ -14,7 +16,7 @@ type Summary struct {
 	// newest hours, 5 minutes or 1 hour further back (see the package
 	// documentation); a coarse bucket counts whole if its newest sample
 	// falls in the period.
-	Resolution time.Duration `json:"resolution"`
+	Resolution time.Duration `json:"resolutionMs"`
 	// Count is the number of samples that had the metric.
 	Count uint64 `json:"count"`
 	// Sum adds the samples' values (for counts: the events in the period).
@@ -35,6 +37,13 @@ type Summary struct {
 	// the time between them.
 	Rate float64 `json:"rate"`
 }
+
+// MarshalJSON writes the Summary in the module's JSON convention (camelCase,
+// durations in milliseconds, [] not null; internal/jsonx).
+func (s Summary) MarshalJSON() ([]byte, error) { return jsonx.Marshal(s) }
+
+// UnmarshalJSON reads what MarshalJSON writes (and the earlier form).
+func (s *Summary) UnmarshalJSON(data []byte) error { return jsonx.Unmarshal(data, s) }
 
 // Query summarises a metric over the samples taken in (from, to], within
 // the retention. An unknown metric gets ErrUnknownMetric; from after to,

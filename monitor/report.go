@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/bumba/pooling/internal/jsonx"
 )
 
 // Report is what happened over a period (the seed's `metrics-report
@@ -19,10 +21,12 @@ type Report struct {
 	Samples uint64    `json:"samples"`
 
 	// Memory, averaged over the samples: MB of 2^20 bytes.
-	MemoryCurrentMB    float64 `json:"memoryCurrentMB"`
-	MemoryBaselineMB   float64 `json:"memoryBaselineMB"`
-	MemorySavedMB      float64 `json:"memorySavedMB"`
-	MemorySavedPercent float64 `json:"memorySavedPercent"`
+	MemoryCurrentMB  float64 `json:"memoryCurrentMB"`
+	MemoryBaselineMB float64 `json:"memoryBaselineMB"`
+	MemorySavedMB    float64 `json:"memorySavedMB"`
+	// MemorySavedShare is MemorySavedMB / MemoryBaselineMB, a fraction
+	// (0–1) of what the always-warm legacy system holds.
+	MemorySavedShare float64 `json:"memorySavedShare"`
 
 	// WarmHitRate is WarmHits / Tasks (0–1).
 	WarmHitRate float64 `json:"warmHitRate"`
@@ -67,6 +71,13 @@ type Report struct {
 	AnnualCostSaving float64 `json:"annualCostSaving"`
 }
 
+// MarshalJSON writes the Report in the module's JSON convention (camelCase,
+// durations in milliseconds, [] not null; internal/jsonx).
+func (r Report) MarshalJSON() ([]byte, error) { return jsonx.Marshal(r) }
+
+// UnmarshalJSON reads what MarshalJSON writes (and the earlier form).
+func (r *Report) UnmarshalJSON(data []byte) error { return jsonx.Unmarshal(data, r) }
+
 // ReportAlerts counts the alerts that fired in the period, by severity,
 // and the ones firing at its end.
 type ReportAlerts struct {
@@ -78,6 +89,13 @@ type ReportAlerts struct {
 	// Firing is the alerts of any severity firing at the end.
 	Firing int `json:"firing"`
 }
+
+// MarshalJSON writes the ReportAlerts in the module's JSON convention (camelCase,
+// durations in milliseconds, [] not null; internal/jsonx).
+func (r ReportAlerts) MarshalJSON() ([]byte, error) { return jsonx.Marshal(r) }
+
+// UnmarshalJSON reads what MarshalJSON writes (and the earlier form).
+func (r *ReportAlerts) UnmarshalJSON(data []byte) error { return jsonx.Unmarshal(data, r) }
 
 // Report summarises the last period (clamped to the retention and to the
 // monitor's life).
@@ -95,7 +113,7 @@ func (m *Monitor) Report(period time.Duration) Report {
 	r.MemoryBaselineMB = mb(get(idMemoryBaseline))
 	r.MemorySavedMB = mb(get(idMemorySaved))
 	if r.MemoryBaselineMB > 0 {
-		r.MemorySavedPercent = 100 * r.MemorySavedMB / r.MemoryBaselineMB
+		r.MemorySavedShare = r.MemorySavedMB / r.MemoryBaselineMB
 	}
 	r.WarmHitRate, r.Tasks, r.WarmHits = get(idWarmHitRate), count(idTasks), count(idWarmHits)
 	r.ResponseTimeMs, r.LegacyResponseTimeMs = get(idResponseTime), get(idLegacyResponseTime)
@@ -154,7 +172,7 @@ func (r Report) WriteText(w io.Writer) error {
 	}
 	fmt.Fprintf(tw, "metric\tvalue\n")
 	if r.MemoryBaselineMB > 0 {
-		fmt.Fprintf(tw, "memory saved\t%.1f MB (%.1f %% of %.1f MB; %.1f MB held)\n", r.MemorySavedMB, r.MemorySavedPercent, r.MemoryBaselineMB, r.MemoryCurrentMB)
+		fmt.Fprintf(tw, "memory saved\t%.1f MB mean over the period's samples (%.1f %% of %.1f MB; %.1f MB held)\n", r.MemorySavedMB, 100*r.MemorySavedShare, r.MemoryBaselineMB, r.MemoryCurrentMB)
 	} else {
 		fmt.Fprintf(tw, "memory saved\t%s\n", na)
 	}
@@ -181,7 +199,7 @@ func (r Report) WriteText(w io.Writer) error {
 	if r.Status != "" {
 		fmt.Fprintf(tw, "health\t%.1f (%s)\n", r.HealthScore, r.Status)
 	}
-	fmt.Fprintf(tw, "annual cost saving\t$%.0f at $%.2f/MB-month\n", r.AnnualCostSaving, r.CostPerMBMonth)
+	fmt.Fprintf(tw, "annual cost saving\t$%.0f: the mean memory saved × $%.2f/MB-month × 12\n", r.AnnualCostSaving, r.CostPerMBMonth)
 	return tw.Flush()
 }
 

@@ -46,7 +46,7 @@ func TestReport(t *testing.T) {
 	assert.Equal(t, t0.Add(time.Hour), r.To)
 	assert.Equal(t, uint64(120), r.Samples)
 	assert.InDelta(t, 311, r.MemorySavedMB, 1e-9)
-	assert.InDelta(t, 74.94, r.MemorySavedPercent, 0.01)
+	assert.InDelta(t, 0.7494, r.MemorySavedShare, 0.0001)
 	assert.InDelta(t, 0.68, r.WarmHitRate, 1e-9)
 	assert.Equal(t, uint64(3000), r.Tasks)
 	assert.InDelta(t, 1200, r.ResponseTimeMs, 1e-9)
@@ -69,20 +69,20 @@ func TestReport(t *testing.T) {
 	require.NoError(t, err)
 	var back map[string]any
 	require.NoError(t, json.Unmarshal(b, &back))
-	for _, k := range []string{"memorySavedMB", "memorySavedPercent", "warmHitRate", "responseTimeOverheadMs", "errorRate",
+	for _, k := range []string{"memorySavedMB", "memorySavedShare", "warmHitRate", "responseTimeOverheadMs", "errorRate",
 		"predictionAccuracy", "workflowDetectionRate", "alerts", "annualCostSaving", "costPerMBMonth"} {
 		assert.Contains(t, back, k)
 	}
 
 	text := r.String()
 	for _, want := range []string{
-		"memory saved         311.0 MB (74.9 % of 415.0 MB; 104.0 MB held)",
+		"memory saved         311.0 MB mean over the period's samples (74.9 % of 415.0 MB; 104.0 MB held)",
 		"warm hit rate        68.0 % (2040 of 3000 tasks)",
 		"response time        1200 ms (legacy 850 ms, overhead +350 ms)",
 		"error rate           0.1 % (2 of 3000 calls)",
 		"prediction accuracy  75.0 % (360 of 480 pre-warms used)",
 		"workflow detection   100.0 % (20 of 20 instances); 30 detections",
-		"annual cost saving   $1866 at $0.50/MB-month",
+		"annual cost saving   $1866: the mean memory saved × $0.50/MB-month × 12",
 		"alerts               0 critical, 0 warning, 10 info fired",
 		"health               100.0 (HEALTHY)",
 	} {

@@ -89,8 +89,10 @@ func (m *Monitor) Rollbacks() []RollbackInfo {
 }
 
 // ActiveCritical returns the critical alerts firing now, each with the
-// time it fired as its Since. With HealthScore it makes *Monitor the
-// rollback package's Health and Alerts, without glue:
+// time it fired as its Since — except rollback_triggered, which a rollback
+// itself raises (it must not count as a reason for the next one). With
+// HealthScore it makes *Monitor the rollback package's Health and Alerts,
+// without glue:
 //
 //	rollback.New(b, metrics, rollback.WithHealth(m), rollback.WithAlerts(m))
 func (m *Monitor) ActiveCritical() []rollback.Alert {
@@ -99,7 +101,7 @@ func (m *Monitor) ActiveCritical() []rollback.Alert {
 	out := []rollback.Alert{}
 	for _, rs := range m.alerts {
 		a := rs.alert
-		if a.State == StateFiring && a.Severity == SeverityCritical {
+		if a.State == StateFiring && a.Severity == SeverityCritical && a.Rule != RuleRollbackTriggered {
 			out = append(out, rollback.Alert{Name: a.Rule, Message: a.Message, Since: a.FiredAt})
 		}
 	}

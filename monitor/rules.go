@@ -5,6 +5,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/bumba/pooling/internal/jsonx"
 )
 
 // Severity is how urgent an alert is.
@@ -69,11 +71,18 @@ type Rule struct {
 	Metric    Metric        `json:"metric"`
 	Op        Op            `json:"op"`
 	Threshold float64       `json:"threshold"`
-	For       time.Duration `json:"for"`
+	For       time.Duration `json:"forMs"`
 	// Message says what the alert means (the seed's text for the
 	// defaults).
 	Message string `json:"message"`
 }
+
+// MarshalJSON writes the Rule in the module's JSON convention (camelCase,
+// durations in milliseconds, [] not null; internal/jsonx).
+func (r Rule) MarshalJSON() ([]byte, error) { return jsonx.Marshal(r) }
+
+// UnmarshalJSON reads what MarshalJSON writes (and the earlier form).
+func (r *Rule) UnmarshalJSON(data []byte) error { return jsonx.Unmarshal(data, r) }
 
 // Validate checks the rule; the error wraps ErrInvalidConfig and names the
 // field, the value and what is allowed.

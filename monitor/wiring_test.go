@@ -2,6 +2,7 @@ package monitor_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bumba/pooling/bridge"
+	"github.com/bumba/pooling/internal/jsonx"
 	"github.com/bumba/pooling/migrate"
 	"github.com/bumba/pooling/monitor"
 	"github.com/bumba/pooling/pool"
@@ -31,7 +33,7 @@ type wired struct {
 	start time.Time
 }
 
-func wire(t *testing.T) *wired {
+func wire(t *testing.T, opts ...bridge.Option) *wired {
 	t.Helper()
 	clk := clock.NewMock()
 	clk.Set(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
@@ -45,7 +47,7 @@ func wire(t *testing.T) *wired {
 	legacy := bridge.ExecutorFunc(func(context.Context, bridge.Command) (bridge.Response, error) {
 		return bridge.Response{Output: "legacy"}, nil
 	})
-	b, err := bridge.New(legacy, exec, bridge.WithMode(bridge.ModeFull), bridge.WithClock(clk))
+	b, err := bridge.New(legacy, exec, append([]bridge.Option{bridge.WithMode(bridge.ModeFull), bridge.WithClock(clk)}, opts...)...)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, b.Close(context.Background())) })
 
@@ -148,11 +150,9 @@ func TestWatchRollbacksFiresRollbackTriggered(t *testing.T) {
 	require.Len(t, w.m.Rollbacks(), 1)
 	assert.Equal(t, rec.ID, w.m.Rollbacks()[0].ID)
 	assert.Equal(t, rollback.TriggerManual, w.m.Rollbacks()[0].Trigger)
-	// And the monitor's critical alert is what the manager sees as Alerts.
-	crit := w.m.ActiveCritical()
-	require.Len(t, crit, 1)
-	assert.Equal(t, monitor.RuleRollbackTriggered, crit[0].Name)
-	assert.Equal(t, w.clk.Now(), crit[0].Since)
+	// The alert a rollback raises is not a critical alert for the manager
+	// (it would be the cause of the next rollback).
+	assert.Empty(t, w.m.ActiveCritical())
 
 	w.clk.Add(30 * time.Second)
 	w.m.Collect()
@@ -164,4 +164,68 @@ func TestWatchRollbacksFiresRollbackTriggered(t *testing.T) {
 	assert.ErrorIs(t, w.m.WatchRollbacks(nil), monitor.ErrInvalidConfig)
 	var nilManager *rollback.Manager
 	assert.ErrorIs(t, w.m.WatchRollbacks(nilManager), monitor.ErrInvalidConfig)
+}
+
+// The monitor's firing critical alerts are the rollback manager's Alerts.
+func TestActiveCriticalAreTheFiringCriticalAlerts(t *testing.T) {
+	w := wire(t, bridge.WithAutoFallback(false)) // errors pile up in Full mode
+	w.m.Collect()
+	w.spec.FailExecute(errors.New("quota exceeded"))
+	for range 3 {
+		for range 20 {
+			_, err := w.b.Execute(context.Background(), bridge.Command{Name: "charge"})
+			require.NoError(t, err)
+		}
+		w.clk.Add(30 * time.Second)
+		w.m.Collect()
+	}
+	crit := w.m.ActiveCritical()
+	require.NotEmpty(t, crit, "error_rate_critical fires after 1 min above 10 %%: %v", w.m.Alerts())
+	assert.Equal(t, monitor.RuleErrorRateCritical, crit[0].Name)
+	assert.False(t, crit[0].Since.IsZero())
+}
+
+// The monitor's exported report types follow the module's JSON convention:
+// camelCase keys, durations in milliseconds (…Ms), [] not null, shares as
+// fractions.
+func TestJSONConvention(t *testing.T) {
+	const sentinel = 3723004005006 * time.Nanosecond
+	w := wire(t)
+	w.m.Collect()
+	for range 4 {
+		_, err := w.b.Execute(context.Background(), bridge.Command{Name: "charge"})
+		require.NoError(t, err)
+		w.clk.Add(30 * time.Second)
+		w.m.Collect()
+	}
+	q, err := w.m.Query(monitor.MetricCalls, w.start, w.clk.Now())
+	require.NoError(t, err)
+	latest, _ := w.m.Latest()
+	var alert monitor.Alert
+	jsonx.Fill(&alert, sentinel)
+	alert.Severity, alert.Metric, alert.Op, alert.State = monitor.SeverityCritical, monitor.MetricCalls, monitor.Above, monitor.StateFiring
+	rule := monitor.DefaultRules()[0]
+	rule.For = sentinel
+	summary := q
+	summary.Resolution = sentinel
+	values := map[string]any{
+		"report": w.m.Report(time.Hour), "empty report": monitor.Report{}, "health": w.m.Health(),
+		"alerts": w.m.Alerts(), "history": w.m.AlertHistory(), "rollbacks": w.m.Rollbacks(), "rules": w.m.Rules(),
+		"query": q, "sample": latest, "metrics": monitor.Metrics(), "alert": alert, "rule": rule, "summary": summary,
+		"rollback info": monitor.RollbackInfo{ID: "rb-1"},
+	}
+	for name, v := range values {
+		data, err := json.Marshal(v)
+		require.NoError(t, err, name)
+		require.NoError(t, jsonx.Check(data, sentinel, "values"), "%s: %s", name, data)
+	}
+	data, err := json.Marshal(monitor.DefaultRules()[0])
+	require.NoError(t, err)
+	assert.Contains(t, string(data), `"forMs":120000`)
+	data, err = json.Marshal(w.m.Report(time.Hour))
+	require.NoError(t, err)
+	assert.Contains(t, string(data), `"memorySavedShare":`)
+	data, err = json.Marshal(monitor.Report{})
+	require.NoError(t, err)
+	assert.Contains(t, string(data), `"rules":[]`)
 }
