@@ -319,6 +319,9 @@ func (c *Controller) restore(ctx context.Context, data []byte) error {
 		return fmt.Errorf("%w: saved step %q (plan %q) is not in plan %q (steps %s); restore the plan or move the state aside",
 			ErrPlanMismatch, st.Step, st.Plan, c.plan.Name, strings.Join(names, ", "))
 	}
+	if err := st.Routing.validate(); err != nil {
+		return fmt.Errorf("migrate: section %q: %w: routing: %v", SectionRollout, ErrCorruptState, err)
+	}
 	now := c.clk.Now()
 	c.st, c.idx, c.lastEval = st, idx, now
 	c.st.Version = rolloutVersion
