@@ -11,6 +11,7 @@ import (
 
 	"github.com/benbjohnson/clock"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 
 	"github.com/bumba/pooling/internal/nilcheck"
 	"github.com/bumba/pooling/migrate"
@@ -103,7 +104,10 @@ func (c Config) ClientConfig() clientv3.Config {
 	if dt == 0 {
 		dt = DefaultDialTimeout
 	}
-	return clientv3.Config{Endpoints: c.Endpoints, TLS: c.TLS, Username: c.Username, Password: c.Password, DialTimeout: dt}
+	// The client's own retry warnings are not logged: the member logs
+	// what failed, on its logger.
+	return clientv3.Config{Endpoints: c.Endpoints, TLS: c.TLS, Username: c.Username, Password: c.Password, DialTimeout: dt,
+		Logger: zap.NewNop()}
 }
 
 func (c *Config) validate(haveClient bool) error {

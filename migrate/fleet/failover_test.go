@@ -127,7 +127,7 @@ func TestPartitionedReplica(t *testing.T) {
 // ErrConflict and writes nothing.
 func TestTwoControllersRacing(t *testing.T) {
 	f := newFleet(t)
-	cli, err := clientv3.New(clientv3.Config{Endpoints: srv.Endpoints(), DialTimeout: 2 * time.Second})
+	cli, err := clientv3.New(Config{Endpoints: srv.Endpoints()}.ClientConfig())
 	require.NoError(t, err)
 	defer cli.Close()
 	ctx := context.Background()
