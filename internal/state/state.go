@@ -11,7 +11,8 @@
 // flushed: a crash at any point leaves either the old state or the new
 // one, never a mix. A writer that cannot get the lock within LockWait (or
 // before its context ends) gets an error wrapping ErrLocked naming the
-// process that holds it.
+// process that holds it. The lock is flock(2), on unix systems; elsewhere
+// writers in one process are serialised and writers in two are not.
 //
 // Reading never blocks and never repairs or resets: a file that is not a
 // regular file (a FIFO, a device), is larger than MaxFileSize, is not a
