@@ -12,7 +12,9 @@
 //     bound (when full, the shadow run is skipped and counted, never
 //     queued). Panics are recovered. A Comparator (default: equal outputs
 //     and equal error-ness) judges each pair; mismatches are kept in a
-//     bounded ring (Mismatches) and Stats reports the compatibility.
+//     ring bounded in count and bytes (Mismatches, WithMismatchRing,
+//     WithMismatchBytes: a part too large is kept cut and says so) and
+//     Stats reports the compatibility.
 //   - ModeHybrid: a percentage of commands goes to the intelligent
 //     executor: by a stable hash of Command.RoutingKey when set (sticky,
 //     and monotone as the percentage rises), otherwise by an injected

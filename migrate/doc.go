@@ -67,7 +67,12 @@
 // truncated or newer file is refused (ErrCorruptState, ErrNewerState) and
 // never reset. After a restart New resumes the same step, soak progress and
 // percentage, and applies that routing to the new bridge; the time the
-// process was down does not count as soak.
+// process was down does not count as soak. Each save holds the file's
+// advisory lock across re-reading and replacing it, so that two writers
+// keep each other's sections (ErrStateLocked when another holds it too
+// long); the file must be a regular file of at most 16 MiB. A save that
+// fails changes nothing: the decision is undone — routing and tuning
+// included — and its error returned.
 //
 // # Optimisation
 //

@@ -80,6 +80,11 @@
 // annual cost saving at WithCostPerMBMonth (default $0.50 per MB-month),
 // as JSON or as a plain-text table.
 //
+// Snapshot writes the stored samples and the resolved alerts; WithRestore
+// loads them into a new monitor, so that a deploy keeps the history (an
+// envelope like the pool's: "BUMBAMON", version, length, JSON, SHA-256;
+// at most MaxSnapshotBytes; refused whole with ErrSnapshot otherwise).
+//
 // # Alerts
 //
 // A Rule is data: name, severity, metric, comparison, threshold, and the
