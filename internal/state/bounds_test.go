@@ -167,3 +167,15 @@ func TestWriteWhileAnotherWriterHoldsTheLock(t *testing.T) {
 	_, err = SaveSection(context.Background(), path, "b", []byte(`{}`))
 	require.NoError(t, err, "free again once the holder lets go")
 }
+
+// Write replaces whatever the file holds, a corrupt file included; Update
+// refuses to build on one.
+func TestWriteReplacesACorruptFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.json")
+	require.NoError(t, os.WriteFile(path, []byte("garbage"), 0o600))
+	require.ErrorIs(t, Update(context.Background(), path, func(old []byte) ([]byte, error) { return old, nil }), ErrCorrupt)
+	require.NoError(t, Write(path, []byte(`{"a":1}`)))
+	got, err := Read(path)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"a":1}`, string(got))
+}

@@ -201,10 +201,16 @@ func Encode(payload []byte) ([]byte, error) {
 }
 
 // Write replaces the state file at path with payload, atomically and
-// holding the lock (waiting at most LockWait). On error the old file is
-// unchanged.
+// holding the lock (waiting at most LockWait), whatever the old file holds
+// (it is not read). On error the old file is unchanged.
 func Write(path string, payload []byte) error {
-	return Update(context.Background(), path, func([]byte) ([]byte, error) { return payload, nil })
+	l, err := lock(context.Background(), path)
+	if err != nil {
+		return err
+	}
+	defer l.unlock()
+	removeStaleTemps(path)
+	return replace(path, payload)
 }
 
 // Update replaces the state file's payload with fn(old) while holding the
