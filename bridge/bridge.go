@@ -33,6 +33,7 @@ type Bridge struct {
 	cmp             Comparator
 	threshold       float64
 	minVolume       uint64
+	fallbackZ       float64 // see evidence.go
 	shadowTimeout   time.Duration
 	fallbackOnError bool
 	autoFallback    bool
@@ -136,6 +137,7 @@ func New(legacy, intelligent Executor, opts ...Option) (*Bridge, error) {
 		cmp:             cfg.comparator,
 		threshold:       cfg.threshold,
 		minVolume:       uint64(cfg.minVolume),
+		fallbackZ:       zScore(cfg.confidence),
 		shadowTimeout:   cfg.shadowTimeout,
 		fallbackOnError: cfg.fallbackOnError,
 		autoFallback:    cfg.autoFallback,
@@ -442,10 +444,6 @@ func (b *Bridge) recordWindow(now time.Time, ok bool) {
 	}
 }
 
-func (b *Bridge) tripped(c stats.Counts) bool {
-	return c.Total() >= b.minVolume && c.SuccessRate() < b.threshold
-}
-
 // fallBack switches to ModeFallback if the window, read again under the
 // mode lock, still warrants it and the mode still serves intelligent.
 func (b *Bridge) fallBack(now time.Time) {
@@ -462,7 +460,7 @@ func (b *Bridge) fallBack(now time.Time) {
 	t := b.transitionLocked(ReasonAutoFallback, old, ModeFallback, pct, pct)
 	b.modeMu.Unlock()
 	b.log.Error("bridge: ROLLBACK automatic fallback to legacy",
-		"from", old.String(), "success_rate", c.SuccessRate(), "threshold", b.threshold,
+		"from", old.String(), "success_rate", c.SuccessRate(), "success_rate_upper_bound", b.upperBound(c), "threshold", b.threshold,
 		"successes", c.Successes, "failures", c.Failures, "window", b.window.Span())
 	b.notifyTransition(t)
 }

@@ -55,7 +55,8 @@ func TestAutomaticFallbackAtTheBoundary(t *testing.T) {
 			t.Run(mode.String()+"/"+c.name, func(t *testing.T) {
 				rec := &recorder{}
 				legacy := echo("legacy")
-				b, clk := newBridge(t, legacy, flaky(plan(c.ok, c.fail)), WithMode(mode), WithPercentage(100), WithObserver(rec))
+				b, clk := newBridge(t, legacy, flaky(plan(c.ok, c.fail)), WithMode(mode), WithPercentage(100), WithObserver(rec),
+					WithFallbackConfidence(0)) // the plain rate's boundary; the bound: evidence_test.go
 				for i := 0; i < c.ok+c.fail; i++ {
 					_, err := b.Execute(context.Background(), cmd("implement"))
 					require.NoError(t, err, "failures fall back per request")
@@ -90,7 +91,7 @@ func TestAutomaticFallbackTriggersOnFirstCallBelowThreshold(t *testing.T) {
 	// 20th failure (79/99), and from then on legacy serves.
 	intel := flaky(plan(79, 50))
 	legacy := echo("legacy")
-	b, _ := newBridge(t, legacy, intel, WithMode(ModeFull))
+	b, _ := newBridge(t, legacy, intel, WithMode(ModeFull), WithFallbackConfidence(0))
 	for i := 0; i < 129; i++ {
 		_, err := b.Execute(context.Background(), cmd("implement"))
 		require.NoError(t, err)
@@ -121,7 +122,7 @@ func TestFailuresOlderThanTheWindowDoNotCount(t *testing.T) {
 }
 
 func TestFailuresInsideTheWindowCount(t *testing.T) {
-	b, clk := newBridge(t, echo("legacy"), flaky(plan(0, 3)), WithMode(ModeFull))
+	b, clk := newBridge(t, echo("legacy"), flaky(plan(0, 3)), WithMode(ModeFull), WithFallbackConfidence(0))
 	for i := 0; i < 3; i++ {
 		_, err := b.Execute(context.Background(), cmd("analyze"))
 		require.NoError(t, err)
@@ -193,7 +194,8 @@ func TestAutoFallbackCanBeDisabledAndTuned(t *testing.T) {
 		_, _ = b2.Execute(context.Background(), cmd("analyze"))
 	}
 	assert.Equal(t, ModeFull, b2.Mode())
-	b3, _ := newBridge(t, echo("legacy"), flaky(plan(1, 3)), WithMode(ModeFull), WithFallbackThreshold(0.5), WithMinVolume(4))
+	b3, _ := newBridge(t, echo("legacy"), flaky(plan(1, 3)), WithMode(ModeFull), WithFallbackThreshold(0.5), WithMinVolume(4),
+		WithFallbackConfidence(0))
 	for i := 0; i < 3; i++ {
 		_, _ = b3.Execute(context.Background(), cmd("analyze"))
 	}

@@ -63,6 +63,7 @@ type config struct {
 	window            time.Duration
 	threshold         float64
 	minVolume         int
+	confidence        float64
 	shadowTimeout     time.Duration
 	shadowConcurrency int
 	mismatchRing      int
@@ -85,6 +86,7 @@ func defaultConfig() config {
 		window:            DefaultFallbackWindow,
 		threshold:         DefaultFallbackThreshold,
 		minVolume:         DefaultMinVolume,
+		confidence:        DefaultFallbackConfidence,
 		shadowTimeout:     DefaultShadowTimeout,
 		shadowConcurrency: DefaultShadowConcurrency,
 		mismatchRing:      DefaultMismatchRing,
