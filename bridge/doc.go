@@ -26,9 +26,12 @@
 // SetMode and SetPercentage change the routing at run time, safely under
 // concurrent traffic. Automatic fallback watches the intelligent path's
 // success rate over a rolling window on the injected clock (default 5
-// minutes); when it drops below the threshold (default 0.8) with at least
-// the minimum volume (default 10 calls), the bridge switches itself to
-// ModeFallback and tells its observers. It never switches back by itself:
+// minutes); when it is below the threshold (default 0.8) even at its
+// upper Wilson bound (WithFallbackConfidence, default 99.9 %), with at
+// least the minimum volume (default 10 calls), the bridge switches itself
+// to ModeFallback and tells its observers. The bound keeps an early dip of
+// a healthy path from tripping it (one-way) while an outage still trips at
+// the minimum volume. It never switches back by itself:
 // that is for migrate and rollback.
 //
 // Observers (WithObserver, AddObserver) receive every Outcome and
