@@ -432,11 +432,40 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Error("the confirmation opened without a token")
 	}
 
-	// Emergency rollback from the page: token, reason, confirm.
-	before := len(x.rb.History())
+	// The token, then the routing and rollout actions, each recorded with
+	// the page's reason.
 	must(t, chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.ID("token"), token),
 		chromedp.Click(chromedp.ID("token-set")),
+		chromedp.SendKeys(chromedp.ID("reason"), "browser test: canary"),
+		chromedp.SendKeys(chromedp.ID("pct"), "30"),
+		chromedp.Click(chromedp.ID("pct-set")),
+	))
+	x.until(t, ctx, "the percentage set", `document.getElementById("result").textContent.startsWith("Done: set percentage 30")`)
+	if p := x.br.Percentage(); p != 30 {
+		t.Errorf("bridge percentage %v after the page set 30", p)
+	}
+	x.until(t, ctx, "30 % shown", `document.getElementById("percentage").dataset.value === "30"`)
+	must(t, chromedp.Do(ctx, chromedp.Click(chromedp.ID("hold"))))
+	x.until(t, ctx, "the hold", `document.getElementById("result").textContent.startsWith("Done: hold")`)
+	if st := x.ctrl.Status().State; st != migrate.StateHeld {
+		t.Errorf("rollout %s after the page's hold", st)
+	}
+	must(t, chromedp.Do(ctx, chromedp.Click(chromedp.ID("resume"))))
+	x.until(t, ctx, "the resume", `document.getElementById("result").textContent.startsWith("Done: resume")`)
+	if st := x.ctrl.Status().State; st != migrate.StateRunning {
+		t.Errorf("rollout %s after the page's resume", st)
+	}
+	acts := x.h.Actions()
+	if len(acts) != 3 || acts[0].Action != "set_percentage" || acts[1].Action != "hold" || acts[2].Action != "resume" ||
+		acts[0].Reason != "browser test: canary" || acts[0].Who == "" {
+		t.Errorf("audit record %+v", acts)
+	}
+
+	// Emergency rollback from the page: reason, confirm.
+	before := len(x.rb.History())
+	must(t, chromedp.Do(ctx,
+		chromedp.Clear(chromedp.ID("reason")),
 		chromedp.SendKeys(chromedp.ID("reason"), "browser test: error rate climbing"),
 		chromedp.Click(chromedp.ID("emergency")),
 	))
