@@ -449,19 +449,22 @@ func (p *Pool) adapt(nowN int64, tasks, hits uint64) {
 	p.emit(Event{Kind: EventThresholdAdjusted, At: time.Unix(0, nowN), Threshold: next, Reason: reason})
 }
 
-// Close stops accepting tasks (Execute returns ErrClosed), cancels the
+// Close stops accepting tasks (Execute returns ErrClosed) and cancels the
 // starts nobody waits for (pre-warms, and starts whose callers all gave
-// up), waits for the accepted tasks and the starts they wait on, then
-// closes every instance. If ctx ends first, Close cancels every start still
-// under way and returns an error wrapping ctx.Err() that says how many
-// tasks were still running; the pool goes on draining, and a later Close
-// waits for the rest. Safe to call more than once.
+// up: their Spec.Start sees its context end). It waits for the accepted
+// tasks and the starts they wait on, cancels every start still running and
+// waits for it to return, then closes every instance, cooling ones
+// included. If ctx ends first, Close cancels every start still under way
+// and returns an error wrapping ctx.Err() that says what was left (tasks
+// running, tasks waiting for a start, starts not yet returned); the pool
+// goes on draining, and a later Close waits for the rest. Safe to call more
+// than once.
 func (p *Pool) Close(ctx context.Context) error {
 	p.closeOnce.Do(func() {
 		p.closed.Store(true)
 		for _, s := range p.list {
 			s.mu.Lock()
-			if s.cancelStart != nil && s.waiting == 0 {
+			if s.cancelStart != nil && s.unwanted() {
 				s.cancelStart()
 			}
 			s.mu.Unlock()
@@ -485,28 +488,33 @@ func (p *Pool) Close(ctx context.Context) error {
 		}
 		return fmt.Errorf("pool: close: %d tasks still running, %d waiting for a start: %w", busy, left, ctx.Err())
 	}
+	// Every task is done: nobody waits for a start any more (a start its
+	// callers gave up on may still run inside the Warmer).
+	p.cancel()
+	if n := p.starts.shutAndWait(ctx); n > 0 {
+		return fmt.Errorf("pool: close: %d cancelled starts have not returned: %w", n, ctx.Err())
+	}
 	p.finishOnce.Do(p.finishClose)
 	return p.closeErr
 }
 
-// finishClose runs once everything accepted has finished.
+// finishClose runs once everything accepted has finished and no start runs.
 func (p *Pool) finishClose() {
 	close(p.stop)
 	<-p.loopDone
 	p.Wait() // every task the pool took reaches the policy and the Predictor
-	p.cancel()
 	var errs []error
 	for _, s := range p.list {
-		s.mu.Lock() // nothing runs any more
+		s.mu.Lock() // nothing runs any more but a Stats or Specialists call
 		inst, bytes := s.inst, s.reserved
 		held := s.state == StateWarm || s.state == StateActive || s.state == StateWarming
-		s.inst, s.mem, s.reserved = nil, 0, 0
+		s.inst, s.reserved = nil, 0
 		if held && s.prewarmed {
 			s.prewarmed = false
 			p.wasted.Add(1)
 		}
 		if held {
-			s.setState(StateCold)
+			s.setState(StateCooling) // until its Close returns
 		}
 		s.mu.Unlock()
 		if !held {
@@ -514,12 +522,16 @@ func (p *Pool) finishClose() {
 		}
 		p.leaveWarmSet(s)
 		if inst != nil {
-			if err := safeClose(inst); err != nil {
+			if err := p.closeInstance(s, inst); err != nil {
 				errs = append(errs, fmt.Errorf("pool: close %q: %w", s.spec.ID, err))
 			}
 			p.cooled.Add(1)
 			p.emit(Event{Kind: EventCooled, Specialist: s.spec.ID, Department: s.spec.Department, Reason: "closed"})
 		}
+		s.mu.Lock()
+		s.setState(StateCold)
+		s.mem = 0
+		s.mu.Unlock()
 		p.freeSlot(s, bytes)
 	}
 	p.closeErr = errors.Join(errs...)

@@ -106,6 +106,9 @@ type Pool struct {
 	threshold   atomic.Uint64 // float64 bits
 	adjustments atomic.Uint64
 	hookPanics  atomic.Uint64
+	startPanics atomic.Uint64
+	closePanics atomic.Uint64
+	starts      tracker       // Spec.Start calls under way, for Close
 	seen        atomic.Uint64 // tasks the pool's goroutine has taken in
 	predDropped atomic.Uint64 // tasks the Predictor never saw (its queue was full)
 	predBacklog atomic.Int64  // len(predQ), for tasks deciding whether to help
@@ -155,9 +158,14 @@ type specialist struct {
 	// cancelStart ends the start under way (Close ends the starts nobody
 	// waits for); nil when none.
 	cancelStart context.CancelFunc
+	// closing is closed when the instance being cooled has closed; nil
+	// unless cooling.
+	closing chan struct{}
+	warmers int         // Warm calls waiting for its start
+	noSlot  atomic.Bool // its start waits for a slot held by busy specialists
 
 	tasks, hits, misses, coldStarts, prewarms, prewarmsUsed, prewarmsLate uint64
-	startFailures, failures, panics                                       uint64
+	startFailures, failures, panics, canceled                             uint64
 }
 
 func (s *specialist) setState(st State) {
@@ -340,6 +348,24 @@ func (p *Pool) Warm(ctx context.Context, ids ...string) error {
 		}
 		reqs = append(reqs, WarmRequest{ID: id, Start: s.startFn})
 	}
+	// Its starts are waited for: Close does not cancel them.
+	for _, r := range reqs {
+		s := p.byID[r.ID]
+		s.mu.Lock()
+		s.warmers++
+		s.mu.Unlock()
+	}
+	defer func() {
+		for _, r := range reqs {
+			s := p.byID[r.ID]
+			s.mu.Lock()
+			s.warmers--
+			if p.closed.Load() && s.unwanted() && s.cancelStart != nil {
+				s.cancelStart()
+			}
+			s.mu.Unlock()
+		}
+	}()
 	for start := 0; start < len(reqs); start += p.cfg.batchSize {
 		batch := reqs[start:min(start+p.cfg.batchSize, len(reqs))]
 		for i, err := range p.warm(ctx, batch) {
@@ -660,16 +686,22 @@ func (p *Pool) waitWarm(ctx context.Context, s *specialist, nowN int64) (Instanc
 		}
 		if err != nil || attempt == 2 || ctx.Err() != nil {
 			s.waiting--
-			if s.waiting == 0 && p.closed.Load() && s.cancelStart != nil {
+			if p.closed.Load() && s.unwanted() && s.cancelStart != nil {
 				s.cancelStart() // closing, and nobody waits for this start any more
 			}
 			s.tasks++
-			if ctx.Err() == nil {
-				s.failures++ // the caller's own end is not the pool's error
+			cerr := ctx.Err()
+			if cerr == nil {
+				s.failures++
+			} else {
+				s.canceled++ // the caller's own end is not the pool's error
 			}
 			s.mu.Unlock()
+			if cerr != nil && s.noSlot.Load() {
+				err = fmt.Errorf("pool: task for %q: every warm slot is held by a busy specialist: %w: %w", s.spec.ID, ErrNoCapacity, cerr)
+			}
 			if err == nil {
-				err = ctx.Err()
+				err = cerr
 			}
 			if err == nil {
 				err = fmt.Errorf("pool: %q did not become warm: %w", s.spec.ID, ErrStartFailed)
@@ -689,6 +721,7 @@ func (p *Pool) run(ctx context.Context, s *specialist, inst Instance, t Task) (r
 			s.mu.Lock()
 			s.panics++
 			s.mu.Unlock()
+			p.log.Error("pool: specialist Execute panicked; recovered", "specialist", s.spec.ID, "panic", fmt.Sprint(r))
 		}
 	}()
 	return inst.Execute(ctx, t)
@@ -697,8 +730,12 @@ func (p *Pool) run(ctx context.Context, s *specialist, inst Instance, t Task) (r
 func (p *Pool) release(s *specialist, err error, ctx context.Context) {
 	s.mu.Lock()
 	s.inflight--
-	if err != nil && !(ctx.Err() != nil && errors.Is(err, ctx.Err())) {
-		s.failures++ // the caller's own end is not the pool's error
+	switch {
+	case err == nil:
+	case ctx.Err() != nil && !errors.Is(err, ErrPanic):
+		s.canceled++ // the caller's own end is not the pool's error
+	default:
+		s.failures++
 	}
 	// When it went idle, as the pool's goroutine last read the clock: one
 	// clock read per task, and the cooldown is counted from the later of

@@ -3,6 +3,7 @@ package pool_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -129,10 +130,16 @@ func TestPoolBatchesPrewarms(t *testing.T) {
 	}
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
-	// One demand batch for s0, then pre-warm batches of at most 2.
+	// One demand batch for s0 and pre-warm batches of at most 2 (the task
+	// is seen before its start begins, so its pre-warms may come first).
 	require.Len(t, rec.batches, 4)
-	assert.Equal(t, []string{"s0"}, rec.batches[0])
-	assert.Equal(t, [][]string{{"s1", "s2"}, {"s3", "s4"}, {"s5"}}, rec.batches[1:])
+	var prewarms [][]string
+	for _, b := range rec.batches {
+		if !slices.Equal(b, []string{"s0"}) {
+			prewarms = append(prewarms, b)
+		}
+	}
+	assert.Equal(t, [][]string{{"s1", "s2"}, {"s3", "s4"}, {"s5"}}, prewarms)
 	assert.Equal(t, uint64(5), p.Stats().Prewarms)
 }
 

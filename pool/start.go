@@ -43,9 +43,10 @@ func (p *Pool) warm(ctx context.Context, batch []WarmRequest) (errs []error) {
 // start brings s up: reserve a slot (evicting if needed), run Spec.Start,
 // record the instance. It runs inside the Warmer.
 func (p *Pool) start(s *specialist, prewarm bool) error {
-	if prewarm && p.closed.Load() {
+	if !p.starts.add() {
 		return ErrClosed
 	}
+	defer p.starts.done()
 	if p.ctx.Err() != nil {
 		return ErrClosed
 	}
@@ -63,9 +64,14 @@ func (p *Pool) start(s *specialist, prewarm bool) error {
 	if prewarm && s.waiting > 0 {
 		prewarm = false // a task waits: this is its start now
 	}
+	if p.closed.Load() && s.unwanted() {
+		s.mu.Unlock()
+		return ErrClosed // closing, and nobody waits for this start
+	}
 	ctx, cancel := context.WithCancel(p.ctx)
 	s.starting = true
 	s.cancelStart = cancel
+	closing := s.closing
 	s.mu.Unlock()
 	defer func() {
 		cancel()
@@ -74,6 +80,15 @@ func (p *Pool) start(s *specialist, prewarm bool) error {
 		s.cancelStart = nil
 		s.mu.Unlock()
 	}()
+	if closing != nil {
+		// Its previous instance is still closing: it holds its slot until
+		// then, and a specialist has one instance at a time.
+		select {
+		case <-closing:
+		case <-ctx.Done():
+			return fmt.Errorf("pool: start %q: %w: %w", s.spec.ID, ErrClosed, ctx.Err())
+		}
+	}
 
 	if err := p.reserve(ctx, s, prewarm); err != nil {
 		if errors.Is(err, errNotWorth) || errors.Is(err, errNoRoom) {
@@ -96,8 +111,12 @@ func (p *Pool) start(s *specialist, prewarm bool) error {
 
 	begin := p.clk.Now()
 	p.lastStart.Store(begin.UnixNano())
-	inst, err := safeStart(ctx, s.spec.Start)
+	inst, err, panicked := safeStart(ctx, s.spec.Start)
 	took := p.clk.Since(begin)
+	if panicked {
+		p.startPanics.Add(1)
+		p.log.Error("pool: specialist Start panicked; recovered", "specialist", s.spec.ID, "err", err)
+	}
 	if err != nil {
 		s.mu.Lock()
 		bytes := s.reserved
@@ -113,7 +132,7 @@ func (p *Pool) start(s *specialist, prewarm bool) error {
 		p.emit(Event{Kind: EventStartFailed, Specialist: s.spec.ID, Department: s.spec.Department, Duration: took, Err: err})
 		return err
 	}
-	mem := p.sizeOf(s, inst)
+	mem := p.sizeOf(s.spec.Memory, inst)
 	p.startNanos.Add(int64(took))
 	p.startCount.Add(1)
 	nowN := p.clk.Now().UnixNano()
@@ -142,6 +161,10 @@ func (p *Pool) start(s *specialist, prewarm bool) error {
 		for p.overBudget() && p.evictOne(s, false) {
 		}
 	}
+	// Idle until a task takes it: a start waiting for a slot may evict it
+	// (one whose callers gave up would otherwise be found only by the next
+	// slot given back).
+	p.signalCapacity()
 	p.log.Debug("specialist started", "specialist", s.spec.ID, "took", took, "prewarm", prewarm)
 	p.emit(Event{Kind: EventStarted, Specialist: s.spec.ID, Department: s.spec.Department, Duration: took, Prewarm: prewarm})
 	return nil
@@ -154,9 +177,9 @@ func (p *Pool) overBudget() bool {
 }
 
 // sizeOf is the instance's own measure when it is a Sizer (a panic there
-// is recovered: Spec.Memory stands in).
-func (p *Pool) sizeOf(s *specialist, inst Instance) (mem int64) {
-	mem = s.spec.Memory
+// is recovered, counted and logged: def stands in), else def.
+func (p *Pool) sizeOf(def int64, inst Instance) (mem int64) {
+	mem = def
 	sz, ok := inst.(Sizer)
 	if !ok {
 		return mem
@@ -164,7 +187,7 @@ func (p *Pool) sizeOf(s *specialist, inst Instance) (mem int64) {
 	defer func() {
 		if r := recover(); r != nil {
 			p.hookPanicked("Sizer.MemoryBytes", r)
-			mem = s.spec.Memory
+			mem = def
 		}
 	}()
 	if m := sz.MemoryBytes(); m >= 0 {
@@ -173,17 +196,17 @@ func (p *Pool) sizeOf(s *specialist, inst Instance) (mem int64) {
 	return mem
 }
 
-func safeStart(ctx context.Context, start func(context.Context) (Instance, error)) (inst Instance, err error) {
+func safeStart(ctx context.Context, start func(context.Context) (Instance, error)) (inst Instance, err error, panicked bool) {
 	defer func() {
 		if r := recover(); r != nil {
-			inst, err = nil, fmt.Errorf("%w: %v", ErrPanic, r)
+			inst, err, panicked = nil, fmt.Errorf("%w: %v", ErrPanic, r), true
 		}
 	}()
 	inst, err = start(ctx)
 	if err == nil && inst == nil {
 		err = errors.New("start returned a nil instance")
 	}
-	return inst, err
+	return inst, err, false
 }
 
 // reserve takes a slot and memory for s, evicting idle specialists the
@@ -223,15 +246,22 @@ func (p *Pool) reserve(ctx context.Context, s *specialist, prewarm bool) error {
 			p.capWaiters.Add(-1)
 			return errNoRoom
 		}
+		s.noSlot.Store(true)
 		select {
 		case <-ch:
+			s.noSlot.Store(false)
 		case <-ctx.Done():
+			s.noSlot.Store(false)
 			p.capWaiters.Add(-1)
 			return fmt.Errorf("pool: start %q: every warm slot is held by a busy specialist: %w: %w", s.spec.ID, ErrNoCapacity, ctx.Err())
 		}
 		p.capWaiters.Add(-1)
 	}
 }
+
+// unwanted reports whether no task and no Warm call waits for s's start;
+// under s.mu.
+func (s *specialist) unwanted() bool { return s.waiting == 0 && s.warmers == 0 }
 
 func (s *specialist) hasWaiters() bool {
 	s.mu.Lock()
@@ -394,8 +424,11 @@ func (p *Pool) evictOne(except *specialist, _ bool) bool {
 	return v != nil && p.evict(v, "evicted")
 }
 
-// evict cools v if it is still idle and warm: it leaves the warm set at
-// once and gives up its slot when its Close has returned.
+// evict cools v if it is still idle and warm, and reports whether it did.
+// v leaves the warm set at once and shows cooling; it keeps its slot and its
+// bytes until its Close has returned, so that the warm cap and the memory
+// budget bound what is resident. A start of v meanwhile waits for that
+// Close (one instance per specialist at a time).
 func (p *Pool) evict(v *specialist, reason string) bool {
 	v.mu.Lock()
 	if v.state != StateWarm || v.inflight != 0 || v.waiting != 0 || v.inst == nil {
@@ -403,8 +436,10 @@ func (p *Pool) evict(v *specialist, reason string) bool {
 		return false
 	}
 	inst, bytes := v.inst, v.reserved
-	v.inst, v.mem, v.reserved = nil, 0, 0
+	v.inst, v.reserved = nil, 0 // v.mem stays: the bytes held while cooling
 	v.setState(StateCooling)
+	done := make(chan struct{})
+	v.closing = done
 	if v.prewarmed {
 		v.prewarmed = false
 		p.wasted.Add(1)
@@ -414,22 +449,34 @@ func (p *Pool) evict(v *specialist, reason string) bool {
 	if reason == "evicted" {
 		p.evictions.Add(1)
 	}
-	err := safeClose(inst)
-	v.mu.Lock()
-	if v.state == StateCooling { // a new start may already be under way
-		v.setState(StateCold)
-	}
-	v.mu.Unlock()
+	err := p.closeInstance(v, inst)
 	p.cooled.Add(1)
-	if err != nil {
-		p.log.Warn("specialist close failed", "specialist", v.spec.ID, "err", err)
-	}
 	p.log.Debug("specialist cooled", "specialist", v.spec.ID, "reason", reason)
 	// Told before the slot is given back: an observer counting what is
 	// resident never sees the next start before this one's end.
 	p.emit(Event{Kind: EventCooled, Specialist: v.spec.ID, Department: v.spec.Department, Reason: reason, Err: err})
+	v.mu.Lock()
+	v.setState(StateCold)
+	v.mem = 0
+	v.closing = nil
+	v.mu.Unlock()
 	p.freeSlot(v, bytes)
+	close(done)
 	return true
+}
+
+// closeInstance closes inst, recovering a panic (counted in
+// Stats.ClosePanics and logged at error); a failure is logged at warn.
+func (p *Pool) closeInstance(v *specialist, inst Instance) error {
+	err, panicked := safeClose(inst)
+	switch {
+	case panicked:
+		p.closePanics.Add(1)
+		p.log.Error("pool: specialist Close panicked; recovered", "specialist", v.spec.ID, "err", err)
+	case err != nil:
+		p.log.Warn("specialist close failed", "specialist", v.spec.ID, "err", err)
+	}
+	return err
 }
 
 // enterWarmSet puts s in the warm set: its department's and the model's.
@@ -473,11 +520,11 @@ func (p *Pool) freeSlot(_ *specialist, bytes int64) {
 	p.signalCapacity()
 }
 
-func safeClose(inst Instance) (err error) {
+func safeClose(inst Instance) (err error, panicked bool) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: close: %v", ErrPanic, r)
+			err, panicked = fmt.Errorf("%w: close: %v", ErrPanic, r), true
 		}
 	}()
-	return inst.Close()
+	return inst.Close(), false
 }

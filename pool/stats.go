@@ -8,7 +8,11 @@ import (
 // Stats is a snapshot of the pool, computed from counted events and the
 // instances' sizes at the time of the call.
 type Stats struct {
-	// Specialists by state.
+	// Specialists by state: Specialists = Warm + Active + Warming + Cooling
+	// + Cold + Errored. Warm + Active + Warming + Cooling is the number of
+	// instances resident (a start holds its slot from the moment it begins;
+	// a cooling instance until its Close returns): at most MaxWarm, unless
+	// SetMaxWarm just lowered the cap and busy specialists have yet to go.
 	Specialists, Warm, Active, Warming, Cooling, Cold, Errored int
 	// MaxWarm is the warm cap in force.
 	MaxWarm int
@@ -17,14 +21,24 @@ type Stats struct {
 	Tasks uint64
 	// WarmHits found their specialist warm; Misses waited for a start.
 	WarmHits, Misses uint64
-	// ColdStarts are starts begun because a task needed the specialist;
+	// ColdStarts are starts begun because a task needed the specialist
+	// (or, after WithRestore, to warm the snapshot's warm set again);
 	// Prewarms are starts begun because the Predictor expected it.
 	ColdStarts, Prewarms uint64
 	// StartFailures counts starts that failed or panicked.
 	StartFailures uint64
-	// TaskErrors counts tasks that returned an error (panics included);
-	// Panics counts instance panics recovered.
-	TaskErrors, Panics uint64
+	// TaskErrors counts tasks that returned an error (panics included, and
+	// failed starts they waited for); Panics counts Execute panics
+	// recovered. A task ended by its caller's own context (cancelled or past
+	// its deadline, whatever the instance then answered, unless it
+	// panicked) is not an error: it is counted in Canceled. So Tasks =
+	// WarmHits + Misses, and the tasks that succeeded are Tasks −
+	// TaskErrors − Canceled.
+	TaskErrors, Panics, Canceled uint64
+	// StartPanics counts Spec.Start panics recovered (also counted in
+	// StartFailures); ClosePanics counts Instance.Close panics recovered.
+	// Each is logged at error.
+	StartPanics, ClosePanics uint64
 	// Rejected counts tasks refused with ErrQueueFull.
 	Rejected uint64
 	// Evictions counts specialists cooled to make room; Cooled counts every
@@ -49,8 +63,10 @@ type Stats struct {
 	// to keep up had 16 384 tasks waiting for it.
 	ObservationsDropped uint64
 	// CallbackPanics counts panics recovered from host code the pool
-	// calls: the observer, the Predictor, the Balancer, the Warmer and
-	// Sizer (each also logged at error).
+	// calls: the observer, the Predictor (Observe, WorkflowStats), the
+	// Balancer, the Warmer and Sizer (each also logged at error). Panics
+	// of the specialists themselves are Panics, StartPanics and
+	// ClosePanics.
 	CallbackPanics uint64
 
 	// Workflows is what the Predictor's workflow detector reports (zero if
@@ -61,8 +77,9 @@ type Stats struct {
 	// QueueDepth is the number of tasks waiting for a start now.
 	QueueDepth int
 
-	// MemoryCurrent is the bytes held by warm instances (Sizer if
-	// implemented, else Spec.Memory); MemoryBaseline what all specialists
+	// MemoryCurrent is the bytes held by resident instances — warm, active
+	// and cooling (Sizer if implemented, else Spec.Memory; the bytes a
+	// warming one reserved are not included); MemoryBaseline what all specialists
 	// would hold warm (each one's last measured size, else Spec.Memory);
 	// MemorySaved their difference; MemoryEfficiency MemorySaved /
 	// MemoryBaseline.
@@ -81,7 +98,9 @@ type Stats struct {
 
 // DepartmentStats is the per-department part of Stats.
 type DepartmentStats struct {
-	Specialists, Warm, Active, Warming, Cold      int
+	Specialists, Warm, Active, Warming, Cooling int
+	// Cold includes the specialists in error.
+	Cold                                          int
 	Tasks, WarmHits, Misses, ColdStarts, Prewarms uint64
 	WarmHitRate                                   float64
 	MemoryCurrent, MemoryBaseline                 int64
@@ -107,7 +126,11 @@ type SpecialistInfo struct {
 	Prewarms      uint64    `json:"prewarms"`
 	StartFailures uint64    `json:"startFailures"`
 	TaskErrors    uint64    `json:"taskErrors"`
-	LastError     string    `json:"lastError,omitempty"`
+	Canceled      uint64    `json:"canceled"`
+	// WaitingForSlot: its start waits for a warm slot, every one being
+	// held by a busy specialist.
+	WaitingForSlot bool   `json:"waitingForSlot,omitempty"`
+	LastError      string `json:"lastError,omitempty"`
 }
 
 func ratio(a, b uint64) float64 {
@@ -131,6 +154,8 @@ func (p *Pool) Stats() Stats {
 		PrewarmsDeclined:     p.declined.Load(),
 		ObservationsDropped:  p.buf.dropped.Load() + p.predDropped.Load(),
 		CallbackPanics:       p.hookPanics.Load(),
+		StartPanics:          p.startPanics.Load(),
+		ClosePanics:          p.closePanics.Load(),
 		QueueDepth:           int(p.queued.Load()),
 		WarmThreshold:        p.WarmThreshold(),
 		ThresholdAdjustments: p.adjustments.Load(),
@@ -161,7 +186,7 @@ func (p *Pool) Stats() Stats {
 				st.Warming++
 			case StateCooling:
 				st.Cooling++
-				ds.Cold++
+				ds.Cooling++
 			case StateError:
 				st.Errored++
 				ds.Cold++
@@ -169,13 +194,7 @@ func (p *Pool) Stats() Stats {
 				st.Cold++
 				ds.Cold++
 			}
-			if s.inst != nil && (s.state == StateWarm || s.state == StateActive) {
-				mem := s.mem
-				if sz, ok := s.inst.(Sizer); ok {
-					mem = sz.MemoryBytes()
-				}
-				ds.MemoryCurrent += mem
-			}
+			ds.MemoryCurrent += p.residentBytesLocked(s)
 			ds.MemoryBaseline += s.knownMem
 			ds.Tasks += s.tasks
 			ds.WarmHits += s.hits
@@ -184,6 +203,7 @@ func (p *Pool) Stats() Stats {
 			ds.Prewarms += s.prewarms
 			st.StartFailures += s.startFailures
 			st.TaskErrors += s.failures
+			st.Canceled += s.canceled
 			st.Panics += s.panics
 			st.PrewarmsUsed += s.prewarmsUsed
 			st.PrewarmsLate += s.prewarmsLate
@@ -202,7 +222,7 @@ func (p *Pool) Stats() Stats {
 	st.WarmHitRate = ratio(st.WarmHits, st.Tasks)
 	st.PredictionAccuracy = ratio(st.PrewarmsUsed, st.PrewarmsUsed+st.PrewarmsWasted)
 	if p.workflows != nil {
-		st.Workflows = p.workflows.WorkflowStats()
+		st.Workflows = p.workflowStats()
 		st.WorkflowDetectionRate = st.Workflows.DetectionRate()
 	}
 	st.MemorySaved = st.MemoryBaseline - st.MemoryCurrent
@@ -236,6 +256,7 @@ func (p *Pool) Specialists() []SpecialistInfo {
 			State: s.state, Score: out[i].Score, Inflight: s.inflight, Waiting: s.waiting,
 			Tasks: s.tasks, WarmHits: s.hits, Misses: s.misses, ColdStarts: s.coldStarts,
 			Prewarms: s.prewarms, StartFailures: s.startFailures, TaskErrors: s.failures,
+			Canceled: s.canceled, Memory: p.residentBytesLocked(s), WaitingForSlot: s.noSlot.Load(),
 		}
 		if s.spec.Priority == PriorityUnset {
 			info.Priority = PriorityMedium.String()
@@ -245,7 +266,6 @@ func (p *Pool) Specialists() []SpecialistInfo {
 		}
 		if s.state == StateWarm || s.state == StateActive {
 			info.WarmSince = time.Unix(0, s.warmedAt).UTC()
-			info.Memory = s.mem
 		}
 		if s.lastErr != nil {
 			info.LastError = s.lastErr.Error()
@@ -258,3 +278,31 @@ func (p *Pool) Specialists() []SpecialistInfo {
 
 // Departments returns the departments' names, sorted.
 func (p *Pool) Departments() []string { return slices.Clone(p.deptNames) }
+
+// residentBytesLocked is what s's instance holds while warm, active or
+// cooling: its Sizer's figure while it is live (a panic there is
+// recovered, counted and logged, and the size last measured stands in),
+// else the size measured at its start. Under s.mu.
+func (p *Pool) residentBytesLocked(s *specialist) int64 {
+	switch s.state {
+	case StateWarm, StateActive:
+		if s.inst != nil {
+			return p.sizeOf(s.mem, s.inst)
+		}
+	case StateCooling:
+		return s.mem
+	}
+	return 0
+}
+
+// workflowStats asks the Predictor's workflow detector, recovering a panic
+// (counted and logged): the figures are then zero.
+func (p *Pool) workflowStats() (w WorkflowStats) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.hookPanicked("WorkflowReporter.WorkflowStats", r)
+			w = WorkflowStats{}
+		}
+	}()
+	return p.workflows.WorkflowStats()
+}
