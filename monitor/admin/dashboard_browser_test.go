@@ -222,7 +222,7 @@ func num(s string) float64 {
 }
 
 // differences lists where the page's figures differ from the API's.
-func differences(got pageFigures, st admin.Status) []string {
+func differences(got pageFigures, st admin.Status, hist []migrate.Decision) []string {
 	var out []string
 	if got.Status != st.Health.Status || math.Abs(num(got.Score)-st.Health.Score) > 1e-9 {
 		out = append(out, fmt.Sprintf("health: page %s %s, API %s %v", got.Status, got.Score, st.Health.Status, st.Health.Score))
@@ -242,6 +242,8 @@ func differences(got pageFigures, st admin.Status) []string {
 	gate := 0
 	if st.Rollout.Gate != nil {
 		gate = len(st.Rollout.Gate.Checks)
+	} else if n := len(hist); n > 0 && hist[n-1].Gate != nil && hist[n-1].Step == st.Rollout.Step && st.Rollout.State != string(migrate.StateRolledBack) {
+		gate = len(hist[n-1].Gate.Checks) // a failed gate restarted the soak: the page shows that evaluation
 	}
 	if got.Gate != gate {
 		out = append(out, fmt.Sprintf("gate checks: page %d, API %d", got.Gate, gate))
@@ -252,11 +254,11 @@ func differences(got pageFigures, st admin.Status) []string {
 // checkFigures waits (in real time, the clock still: the page refreshes
 // on the events already sent) until what the page shows equals what the
 // API answers, and fails naming the differences after 1000 looks.
-func checkFigures(t *testing.T, ctx context.Context, srv *httptest.Server) {
+func (x *browserHost) checkFigures(t *testing.T, ctx context.Context, srv *httptest.Server) {
 	t.Helper()
 	var diff []string
 	for range 1000 {
-		if diff = differences(page[pageFigures](t, ctx, figuresJS), apiStatus(t, srv)); len(diff) == 0 {
+		if diff = differences(page[pageFigures](t, ctx, figuresJS), apiStatus(t, srv), x.ctrl.History()); len(diff) == 0 {
 			return
 		}
 	}
@@ -348,7 +350,7 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	// Live, and the figures are the API's.
 	x.until(t, ctx, "the live stream", `document.getElementById("live").dataset.state === "live" && window.bumbaDashboard.state.series !== null && document.getElementById("score").dataset.value !== undefined`)
-	checkFigures(t, ctx, srv)
+	x.checkFigures(t, ctx, srv)
 	series := x.h.SeriesOver("1h", time.Hour)
 	first := page[pageFigures](t, ctx, figuresJS)
 	latPoints := nonNil(series.Values[monitor.MetricResponseTime])
@@ -368,9 +370,10 @@ func TestDashboardInBrowser(t *testing.T) {
 	x.fail.Store(true)
 	x.sample(t, 20)
 	x.sample(t, 20)
+	x.fail.Store(false)
 	x.until(t, ctx, "two more points in the latency chart", fmt.Sprintf(`document.getElementById("chart-lat").dataset.points === "%d"`, latPoints+2))
 	x.until(t, ctx, "the new error rate", `Number(document.getElementById("chart-err").dataset.latest) > 0`)
-	checkFigures(t, ctx, srv)
+	x.checkFigures(t, ctx, srv)
 	if !marker || !page[bool](t, ctx, `window.__noReload === true`) {
 		t.Error("the page reloaded")
 	}
@@ -456,6 +459,18 @@ func TestDashboardInBrowser(t *testing.T) {
 	if st := x.ctrl.Status().State; st != migrate.StateRunning {
 		t.Errorf("rollout %s after the page's resume", st)
 	}
+	// Resumed at the step's own routing, the soak and its evidence start
+	// afresh; a sample with failures fails the gate and restarts the soak:
+	// the status then has no gate, and the page shows the failing
+	// evaluation of the last decision.
+	x.fail.Store(true)
+	x.sample(t, 20)
+	x.fail.Store(false)
+	if st := apiStatus(t, srv); st.Rollout.Gate != nil {
+		t.Errorf("the status has a gate after a failing one: %+v", st.Rollout.Gate)
+	}
+	x.until(t, ctx, "the failing gate", `document.getElementById("gate-note").textContent.includes("failed") && document.querySelectorAll("#gate tr.fail").length > 0`)
+	x.checkFigures(t, ctx, srv)
 	acts := x.h.Actions()
 	if len(acts) != 3 || acts[0].Action != "set_percentage" || acts[1].Action != "hold" || acts[2].Action != "resume" ||
 		acts[0].Reason != "browser test: canary" || acts[0].Who == "" {
@@ -497,7 +512,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	must(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(fmt.Sprintf(`#rollbacks li[data-id=%q] button`, id)))))
 	x.until(t, ctx, "the rollback's analysis", fmt.Sprintf(`(() => { const p = document.getElementById(%q); return !p.hidden && p.textContent.includes(%q); })()`, "an-"+id, id))
 	x.until(t, ctx, "the rollback marked on the charts", `Number(document.getElementById("chart-lat").dataset.marks) > 0`)
-	checkFigures(t, ctx, srv)
+	x.checkFigures(t, ctx, srv)
 
 	// The stream cut: the page says so, then reconnects by itself.
 	streams := page[float64](t, ctx, `window.bumbaDashboard.state.streams`)

@@ -93,10 +93,14 @@
       $("soak-text").textContent = dur(ro.soakedMs) + " of " + dur(ro.soakMs) + (ro.remainingMs > 0 ? ", " + dur(ro.remainingMs) + " left" : "");
       const body = $("gate");
       body.replaceChildren();
-      const checks = (ro.gate && ro.gate.checks) || [];
+      // A failed gate restarts the soak and the status then has no gate:
+      // the last decision's evaluation is shown instead (refreshStatus).
+      const gate = ro.gate || ro.lastGate;
+      const checks = (gate && gate.checks) || [];
+      $("gate-note").textContent = !ro.gate && ro.lastGate ? "Last evaluation, " + when(ro.lastGateAt) + ": failed, the soak restarted." : "";
       if (!checks.length) {
         const tr = el("tr");
-        tr.append(el("td", { colspan: "3", class: "muted" }, ro.gate ? "no criteria" : ro.state === "rolled_back" ? "not evaluated: rolled back" : "not evaluated yet"));
+        tr.append(el("td", { colspan: "3", class: "muted" }, gate ? "no criteria" : ro.state === "rolled_back" ? "not evaluated: rolled back" : "not evaluated yet"));
         body.append(tr);
       }
       for (const c of checks) {
@@ -273,7 +277,15 @@
   // ---- refreshing ----
   async function refreshStatus() {
     try {
-      renderStatus(await api("/status"));
+      const st = await api("/status");
+      if (st.rollout && !st.rollout.gate && st.rollout.state !== "rolled_back") {
+        try {
+          const ds = (await api("/rollout/decisions?limit=1")).decisions || [];
+          const d = ds[ds.length - 1];
+          if (d && d.gate && d.step === st.rollout.step) { st.rollout.lastGate = d.gate; st.rollout.lastGateAt = d.at; }
+        } catch (e) { /* the status alone still shows */ }
+      }
+      renderStatus(st);
       try { renderHealth(await api("/health")); } catch (e) { if (e.status !== 501) throw e; }
       state.refreshes++;
     } catch (e) {
