@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 	"sync/atomic"
 	"time"
 
@@ -57,12 +56,6 @@ type config struct {
 	// ExtraLatency: with the latency fault, what every intelligent call
 	// waits on top of its work.
 	ExtraLatency time.Duration
-	// TriggerWindow is the rollback triggers' trailing window. The seed's
-	// minute holds too few intelligent calls at this host's traffic (about
-	// ten a minute at hybrid 50 %) for the 10-call minimum, so that the
-	// error-rate and response-time triggers would never have data; three
-	// minutes gives them 20–40.
-	TriggerWindow time.Duration
 	// AfterRollback is how long the simulation goes on after a rollback,
 	// so that its verification (2 min later) is part of the record.
 	AfterRollback time.Duration
@@ -88,7 +81,6 @@ func defaultConfig() config {
 		MeanGap:       2 * time.Second,
 		FaultPhase:    "hybrid-50",
 		ErrorEvery:    5,
-		TriggerWindow: 3 * time.Minute,
 		ExtraLatency:  3 * time.Second,
 		AfterRollback: 5 * time.Minute,
 	}
@@ -131,7 +123,6 @@ var errInjected = errors.New("injected fault: specialist failed")
 
 // deploy runs the whole simulated deployment and returns its report.
 func deploy(ctx context.Context, cfg config) (rep Report, err error) {
-	wallStart := time.Now()
 	s, err := build(cfg)
 	if err != nil {
 		return Report{}, err
@@ -144,7 +135,7 @@ func deploy(ctx context.Context, cfg config) (rep Report, err error) {
 	if err := s.loop(ctx); err != nil {
 		return Report{}, err
 	}
-	rep = s.report(time.Since(wallStart))
+	rep = s.report()
 	if cfg.inspect != nil {
 		cfg.inspect(s)
 	}
@@ -234,8 +225,7 @@ func (s *system) wire() error {
 		}
 	}}
 	s.bridge, err = bridge.New(bridge.ExecutorFunc(s.executeLegacy), s.fault,
-		bridge.WithClock(clk), bridge.WithMode(bridge.ModeFallback),
-		bridge.WithComparator(bridge.ComparatorFunc(s.compare)), bridge.WithObserver(sync))
+		bridge.WithClock(clk), bridge.WithMode(bridge.ModeFallback), bridge.WithObserver(sync))
 	if err != nil {
 		return err
 	}
@@ -255,15 +245,22 @@ func (s *system) wire() error {
 		}
 		store = fs
 	}
+	// The README's wiring, without glue: the monitor is the rollback
+	// manager's health and critical alerts, and is handed its rollbacks.
+	// The trigger window is the default minute: at this host's traffic
+	// (about ten intelligent calls a minute at hybrid 50 %) the triggers
+	// look back further for their 10 calls (rollback.WithMaxLookback).
 	s.rollback, err = rollback.New(s.bridge, s.metrics,
-		rollback.WithClock(clk), rollback.WithStore(store), rollback.WithTriggerWindow(s.cfg.TriggerWindow),
-		rollback.WithHealth(rollback.HealthFunc(s.monitor.HealthScore)),
-		rollback.WithAlerts(rollback.AlertsFunc(s.criticalAlerts)),
+		rollback.WithClock(clk), rollback.WithStore(store),
+		rollback.WithHealth(s.monitor), rollback.WithAlerts(s.monitor),
 		rollback.WithListener(s.onRollback))
 	if err != nil {
 		return err
 	}
 	if _, err := s.bridge.AddObserver(s.rollback.Observer()); err != nil {
+		return err
+	}
+	if err := s.monitor.WatchRollbacks(s.rollback); err != nil {
 		return err
 	}
 	s.ctrl, err = migrate.New(s.bridge, s.metrics,
@@ -272,24 +269,10 @@ func (s *system) wire() error {
 	return err
 }
 
-// criticalAlerts adapts the monitor's alerts for the rollback manager:
-// the critical ones firing, except the one a rollback itself raises.
-func (s *system) criticalAlerts() []rollback.Alert {
-	var out []rollback.Alert
-	for _, a := range s.monitor.Alerts() {
-		if a.Severity != monitor.SeverityCritical || a.State != monitor.StateFiring || a.Rule == monitor.RuleRollbackTriggered {
-			continue
-		}
-		out = append(out, rollback.Alert{Name: a.Rule, Message: a.Message, Since: a.FiredAt})
-	}
-	return out
-}
-
 func (s *system) onRollback(ev rollback.Event) {
 	r := ev.Record
 	switch ev.Type {
 	case rollback.EventStarted:
-		s.monitor.RecordRollback(monitor.RollbackInfo{ID: r.ID, Reason: r.Reason, Trigger: r.Trigger, Time: ev.At})
 		if !s.rolledBack {
 			s.rolledBack, s.rollbackAt = true, s.drv.elapsed()
 		}
@@ -335,28 +318,9 @@ func (s *system) executeLegacy(ctx context.Context, cmd bridge.Command) (bridge.
 	if err != nil {
 		return bridge.Response{}, err
 	}
-	return bridge.Response{Output: res.Output}, nil
-}
-
-// compare is the shadow comparator: both failed, or both answered the same
-// specialist; a department-only command may be answered by any specialist
-// of that department (the pool's balancer and legacy choose differently).
-func (s *system) compare(cmd bridge.Command, legacy, intelligent bridge.Result) bool {
-	if (legacy.Err != nil) || (intelligent.Err != nil) {
-		return (legacy.Err != nil) == (intelligent.Err != nil)
-	}
-	if _, named := cmd.Options[bridge.OptionSpecialist]; named {
-		return reflect.DeepEqual(legacy.Response.Output, intelligent.Response.Output)
-	}
-	return s.department(legacy.Response.Output) == s.department(intelligent.Response.Output)
-}
-
-func (s *system) department(out any) string {
-	id, _ := out.(string)
-	if sp, ok := s.cat.Specialist(id); ok {
-		return sp.Department
-	}
-	return "?" + id
+	// Saying who answered lets the default comparator compare what a
+	// department-only command answered, not which specialist did.
+	return bridge.Response{Output: res.Output, Specialist: id}, nil
 }
 
 // faultExecutor wraps the pool's executor to inject the errors and latency

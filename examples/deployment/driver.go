@@ -23,8 +23,14 @@ type driver struct {
 	wake  chan struct{}
 }
 
+// Epoch is where the simulated clock starts: a fixed, realistic date (a
+// Monday morning), so that times and rollback IDs read like a real
+// deployment's ("rb-20260302-…") and every run starts at the same instant.
+var Epoch = time.Date(2026, time.March, 2, 9, 0, 0, 0, time.UTC)
+
 func newDriver() *driver {
 	clk := clock.NewMock()
+	clk.Set(Epoch)
 	return &driver{clk: clk, origin: clk.Now(), wake: make(chan struct{}, 1)}
 }
 

@@ -22,26 +22,28 @@ type Report struct {
 	// or "stopped" (neither, e.g. held).
 	Outcome   string `json:"outcome"`
 	Plan      string `json:"plan"`
-	FinalStep string `json:"final_step"`
+	FinalStep string `json:"finalStep"`
 	State     string `json:"state"`
 	Routing   string `json:"routing"`
 	// StepsPassed counts the steps whose gate passed.
-	StepsPassed int `json:"steps_passed"`
+	StepsPassed int `json:"stepsPassed"`
 	Steps       int `json:"steps"`
 
-	SimulatedTime    string  `json:"simulated_time"`
-	SimulatedSeconds float64 `json:"simulated_seconds"`
-	WallTime         string  `json:"wall_time"`
-	Commands         int     `json:"commands"`
+	// StartedAt is the simulated clock's start (a fixed date: Epoch);
+	// SimulatedTime how long the run took on it.
+	StartedAt        time.Time `json:"startedAt"`
+	SimulatedTime    string    `json:"simulatedTime"`
+	SimulatedSeconds float64   `json:"simulatedSeconds"`
+	Commands         int       `json:"commands"`
 
 	Fault *FaultReport `json:"fault,omitempty"`
 
 	Memory MemoryReport `json:"memory"`
 	// WarmHitRate is the pool's warm hits / tasks over the whole run.
-	WarmHitRate float64 `json:"warm_hit_rate"`
+	WarmHitRate float64 `json:"warmHitRate"`
 	Tasks       uint64  `json:"tasks"`
-	WarmHits    uint64  `json:"warm_hits"`
-	ColdStarts  uint64  `json:"cold_starts"`
+	WarmHits    uint64  `json:"warmHits"`
+	ColdStarts  uint64  `json:"coldStarts"`
 	Prewarms    uint64  `json:"prewarms"`
 
 	Latency LatencyReport `json:"latency"`
@@ -49,10 +51,10 @@ type Report struct {
 	// ErrorRate is the intelligent path's errors / calls (shadow runs
 	// included); ServedErrorRate the share of answers callers got that
 	// were errors (a failed pool call retried on legacy is not one).
-	ErrorRate         float64 `json:"error_rate"`
-	IntelligentCalls  uint64  `json:"intelligent_calls"`
-	IntelligentErrors uint64  `json:"intelligent_errors"`
-	ServedErrorRate   float64 `json:"served_error_rate"`
+	ErrorRate         float64 `json:"errorRate"`
+	IntelligentCalls  uint64  `json:"intelligentCalls"`
+	IntelligentErrors uint64  `json:"intelligentErrors"`
+	ServedErrorRate   float64 `json:"servedErrorRate"`
 	Fallbacks         uint64  `json:"fallbacks"`
 
 	Compatibility CompatibilityReport `json:"compatibility"`
@@ -61,10 +63,22 @@ type Report struct {
 	Rollbacks []RollbackReport `json:"rollbacks"`
 	Tunings   []string         `json:"tunings,omitempty"`
 
+	// Cost is the one annual-saving figure: the memory saved at the end of
+	// the run, priced.
 	Cost CostReport `json:"cost"`
-	// Monitor is the monitor's own report over the whole run (averages
-	// over its 30 s samples).
-	Monitor monitor.Report `json:"monitor"`
+	// Monitor is what the monitor saw over the whole run (its memory and
+	// cost figures are left out: the report has one of each, above).
+	Monitor MonitorSummary `json:"monitor"`
+}
+
+// MonitorSummary is the monitor's period report over the run, without its
+// memory and cost figures.
+type MonitorSummary struct {
+	Samples     uint64               `json:"samples"`
+	Alerts      monitor.ReportAlerts `json:"alerts"`
+	Rollbacks   uint64               `json:"rollbacks"`
+	HealthScore float64              `json:"healthScore"`
+	Status      string               `json:"status"`
 }
 
 // FaultReport says what was injected, and when.
@@ -73,40 +87,40 @@ type FaultReport struct {
 	Phase       string `json:"phase"`
 	What        string `json:"what"`
 	Injected    bool   `json:"injected"`
-	InjectedAt  string `json:"injected_at,omitempty"`
+	InjectedAt  string `json:"injectedAt,omitempty"`
 	Handled     bool   `json:"handled"`
-	HandledText string `json:"handled_text"`
+	HandledText string `json:"handledText"`
 }
 
-// MemoryReport is the pool's memory at the end against the always-warm
-// legacy system (the pool's baseline), in MB of 2^20 bytes.
+// MemoryReport is the one memory-saved figure: the pool's memory at the end
+// of the run against the always-warm legacy system (the pool's baseline),
+// in MB of 2^20 bytes.
 type MemoryReport struct {
-	LegacyMB     float64 `json:"legacy_mb"`
-	PoolMB       float64 `json:"pool_mb"`
-	SavedMB      float64 `json:"saved_mb"`
-	SavedPercent float64 `json:"saved_percent"`
+	LegacyMB float64 `json:"legacyMb"`
+	PoolMB   float64 `json:"poolMb"`
+	SavedMB  float64 `json:"savedMb"`
 	// Efficiency is the pool's MemoryEfficiency (saved / baseline, 0–1).
-	Efficiency   float64 `json:"efficiency"`
-	Warm         int     `json:"warm"`
-	MaxWarm      int     `json:"max_warm"`
-	Specialists  int     `json:"specialists"`
-	MinSampledMB float64 `json:"min_saved_sampled_mb"`
+	Efficiency  float64 `json:"efficiency"`
+	Warm        int     `json:"warm"`
+	MaxWarm     int     `json:"maxWarm"`
+	Specialists int     `json:"specialists"`
 }
 
 // LatencyReport compares the paths' mean latencies on the simulated clock.
 type LatencyReport struct {
-	LegacyMeanMs      float64 `json:"legacy_mean_ms"`
-	IntelligentMeanMs float64 `json:"intelligent_mean_ms"`
-	OverheadMs        float64 `json:"overhead_ms"`
+	LegacyMeanMs      float64 `json:"legacyMeanMs"`
+	IntelligentMeanMs float64 `json:"intelligentMeanMs"`
+	OverheadMs        float64 `json:"overheadMs"`
 	Ratio             float64 `json:"ratio"`
 	Note              string  `json:"note"`
 }
 
 // CompatibilityReport is the shadow comparison.
 type CompatibilityReport struct {
-	Compared uint64  `json:"compared"`
-	Matched  uint64  `json:"matched"`
-	Percent  float64 `json:"percent"`
+	Compared uint64 `json:"compared"`
+	Matched  uint64 `json:"matched"`
+	// Share is Matched / Compared, a fraction (0–1).
+	Share float64 `json:"share"`
 }
 
 // StepReport is one step of the plan and its gate.
@@ -116,7 +130,7 @@ type StepReport struct {
 	Soak    string `json:"soak"`
 	// Status is "passed", "current", "rolled_back" or "not_reached".
 	Status    string        `json:"status"`
-	StartedAt string        `json:"started_at,omitempty"`
+	StartedAt string        `json:"startedAt,omitempty"`
 	Checks    []CheckReport `json:"checks"`
 }
 
@@ -125,7 +139,7 @@ type CheckReport struct {
 	Criterion string  `json:"criterion"`
 	Value     float64 `json:"value"`
 	Measured  string  `json:"measured"`
-	HasData   bool    `json:"has_data"`
+	HasData   bool    `json:"hasData"`
 	Passed    bool    `json:"passed"`
 }
 
@@ -137,19 +151,20 @@ type RollbackReport struct {
 	Trigger   string `json:"trigger"`
 	Reason    string `json:"reason"`
 	Status    string `json:"status"`
-	StartedAt string `json:"started_at"`
+	StartedAt string `json:"startedAt"`
 	Before    string `json:"before"`
 	After     string `json:"after"`
 	Verified  *bool  `json:"verified,omitempty"`
 	Analysis  string `json:"analysis"`
 }
 
-// CostReport turns the memory saved at the end into money at the monitor's
-// price.
+// CostReport turns the memory saved at the end of the run (MemoryReport)
+// into money at the monitor's price: SavedMB × CostPerMBMonth × 12.
 type CostReport struct {
-	CostPerMBMonth   float64 `json:"cost_per_mb_month_usd"`
-	AnnualSavingUSD  float64 `json:"annual_saving_usd"`
-	MonitorAnnualUSD float64 `json:"monitor_annual_saving_usd"`
+	CostPerMBMonth  float64 `json:"costPerMbMonthUsd"`
+	AnnualSavingUSD float64 `json:"annualSavingUsd"`
+	// MeasuredOver says what the saving is measured over.
+	MeasuredOver string `json:"measuredOver"`
 }
 
 func clockText(d time.Duration) string {
@@ -158,7 +173,7 @@ func clockText(d time.Duration) string {
 }
 
 // report builds the report from the live system.
-func (s *system) report(wall time.Duration) Report {
+func (s *system) report() Report {
 	s.quiesce()
 	s.monitor.Collect()
 	now := s.drv.elapsed()
@@ -174,16 +189,17 @@ func (s *system) report(wall time.Duration) Report {
 		State:            string(st.State),
 		Routing:          migrate.CurrentRouting(s.bridge).String(),
 		Steps:            len(s.plan.Steps),
+		StartedAt:        s.drv.origin,
 		SimulatedTime:    clockText(now),
 		SimulatedSeconds: now.Seconds(),
-		WallTime:         wall.Round(time.Millisecond).String(),
 		Commands:         s.commands,
 		WarmHitRate:      ps.WarmHitRate,
 		Tasks:            ps.Tasks,
 		WarmHits:         ps.WarmHits,
 		ColdStarts:       ps.ColdStarts,
 		Prewarms:         ps.Prewarms,
-		Monitor:          mrep,
+		Monitor: MonitorSummary{Samples: mrep.Samples, Alerts: mrep.Alerts, Rollbacks: mrep.Rollbacks,
+			HealthScore: mrep.HealthScore, Status: string(mrep.Status)},
 	}
 	switch st.State {
 	case migrate.StateCompleted:
@@ -194,17 +210,13 @@ func (s *system) report(wall time.Duration) Report {
 		r.Outcome = "stopped"
 	}
 	r.Memory = MemoryReport{
-		LegacyMB:     float64(ps.MemoryBaseline) / mb,
-		PoolMB:       float64(ps.MemoryCurrent) / mb,
-		SavedMB:      float64(ps.MemorySaved) / mb,
-		SavedPercent: 100 * ps.MemoryEfficiency,
-		Efficiency:   ps.MemoryEfficiency,
-		Warm:         ps.Warm + ps.Active + ps.Warming,
-		MaxWarm:      ps.MaxWarm,
-		Specialists:  ps.Specialists,
-	}
-	if q, err := s.monitor.Query(monitor.MetricMemorySaved, s.drv.origin, s.drv.clk.Now()); err == nil && q.Count > 0 {
-		r.Memory.MinSampledMB = q.Min / mb
+		LegacyMB:    float64(ps.MemoryBaseline) / mb,
+		PoolMB:      float64(ps.MemoryCurrent) / mb,
+		SavedMB:     float64(ps.MemorySaved) / mb,
+		Efficiency:  ps.MemoryEfficiency,
+		Warm:        ps.Warm + ps.Active + ps.Warming,
+		MaxWarm:     ps.MaxWarm,
+		Specialists: ps.Specialists,
 	}
 
 	lat := LatencyReport{Note: "means on the simulated clock: a command takes the task time on either system, plus a cold start (1 s) on the pool when its specialist is not warm; intelligent includes shadow runs"}
@@ -233,7 +245,7 @@ func (s *system) report(wall time.Duration) Report {
 	}
 	r.Compatibility = CompatibilityReport{Compared: bs.Shadow.Compared, Matched: bs.Shadow.Matched}
 	if bs.Shadow.Compared > 0 {
-		r.Compatibility.Percent = 100 * float64(bs.Shadow.Matched) / float64(bs.Shadow.Compared)
+		r.Compatibility.Share = float64(bs.Shadow.Matched) / float64(bs.Shadow.Compared)
 	}
 
 	r.Gates, r.StepsPassed = s.gates(st)
@@ -244,9 +256,9 @@ func (s *system) report(wall time.Duration) Report {
 		r.Rollbacks = append(r.Rollbacks, s.rollbackReport(rec))
 	}
 	r.Cost = CostReport{
-		CostPerMBMonth:   mrep.CostPerMBMonth,
-		AnnualSavingUSD:  r.Memory.SavedMB * mrep.CostPerMBMonth * 12,
-		MonitorAnnualUSD: mrep.AnnualCostSaving,
+		CostPerMBMonth:  mrep.CostPerMBMonth,
+		AnnualSavingUSD: r.Memory.SavedMB * mrep.CostPerMBMonth * 12,
+		MeasuredOver:    "the memory saved at the end of the run",
 	}
 	if s.cfg.Fault != FaultNone {
 		f := &FaultReport{Kind: s.cfg.Fault, Phase: s.cfg.FaultPhase, What: faultText(s.cfg), Injected: s.faultOn}
@@ -348,10 +360,10 @@ func (r Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nDEPLOYMENT REPORT — %s: %s (%d of %d steps passed; final step %s, routing %s)\n",
 		r.Plan, strings.ToUpper(strings.ReplaceAll(r.Outcome, "_", " ")), r.StepsPassed, r.Steps, r.FinalStep, r.Routing)
-	fmt.Fprintf(&b, "simulated %s in %s wall time, %d commands\n\n", r.SimulatedTime, r.WallTime, r.Commands)
+	fmt.Fprintf(&b, "simulated %s from %s, %d commands\n\n", r.SimulatedTime, r.StartedAt.UTC().Format("2006-01-02 15:04 MST"), r.Commands)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "memory saved\t%.1f MB of %.1f MB (%.1f%%): pool holds %.1f MB, %d of %d specialists warm (cap %d)\n",
-		r.Memory.SavedMB, r.Memory.LegacyMB, r.Memory.SavedPercent, r.Memory.PoolMB, r.Memory.Warm, r.Memory.Specialists, r.Memory.MaxWarm)
+	fmt.Fprintf(tw, "memory saved\t%.1f MB of %.1f MB (%.1f%%) at the end of the run: pool holds %.1f MB, %d of %d specialists warm (cap %d)\n",
+		r.Memory.SavedMB, r.Memory.LegacyMB, 100*r.Memory.Efficiency, r.Memory.PoolMB, r.Memory.Warm, r.Memory.Specialists, r.Memory.MaxWarm)
 	fmt.Fprintf(tw, "warm hit rate\t%s (%d of %d pool tasks; %d cold starts, %d pre-warms)\n",
 		pct(r.WarmHitRate), r.WarmHits, r.Tasks, r.ColdStarts, r.Prewarms)
 	fmt.Fprintf(tw, "latency\tintelligent %.0f ms vs legacy %.0f ms: overhead %+.0f ms (%.2f×)\n",
@@ -359,9 +371,9 @@ func (r Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(tw, "error rate\t%s intelligent (%d of %d calls); %s of answers served; %d fell back to legacy\n",
 		pct(r.ErrorRate), r.IntelligentErrors, r.IntelligentCalls, pct(r.ServedErrorRate), r.Fallbacks)
 	fmt.Fprintf(tw, "compatibility\t%.1f%% (%d of %d shadow comparisons matched)\n",
-		r.Compatibility.Percent, r.Compatibility.Matched, r.Compatibility.Compared)
-	fmt.Fprintf(tw, "annual cost saving\t$%.2f (%.1f MB × $%.2f/MB-month × 12)\n",
-		r.Cost.AnnualSavingUSD, r.Memory.SavedMB, r.Cost.CostPerMBMonth)
+		100*r.Compatibility.Share, r.Compatibility.Matched, r.Compatibility.Compared)
+	fmt.Fprintf(tw, "annual cost saving\t$%.2f (%s: %.1f MB × $%.2f/MB-month × 12)\n",
+		r.Cost.AnnualSavingUSD, r.Cost.MeasuredOver, r.Memory.SavedMB, r.Cost.CostPerMBMonth)
 	fmt.Fprintf(tw, "rollbacks\t%d\n", len(r.Rollbacks))
 	if err := tw.Flush(); err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,7 +31,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func runWith(ctx context.Context, args []string, stdout, stderr io.Writer, adjust func(*config)) int {
 	cfg, opts, err := parseFlags(args)
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, usageText())
 		return 0
 	}
 	if err != nil {
@@ -92,10 +93,24 @@ const usage = `usage: deployment [-json] [-out FILE] [-quiet] [-fault errors|lat
                   [-seed N] [-state NEWFILE] [-task-latency D]
 
 Runs the simulated BUMBA rollout (migrate.DefaultPlan) on a fast-forwarded
-clock and prints the deployment report. -fault injects a fault from the step
--fault-phase (default hybrid-50) on and shows the automatic rollback.
+clock starting at %s, and prints the deployment report.
+-fault injects a fault from the step
+-fault-phase (default hybrid-50; a phase name such as "hybrid" is its first
+step) on and shows the automatic rollback.
 Exit status: 0 completed or fault handled, 1 otherwise, 2 bad flags.
+
+Flags:
 `
+
+// usageText is the usage with every flag and its help.
+func usageText() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, usage, Epoch.Format("2006-01-02 15:04 MST"))
+	fs, _, _, _ := newFlagSet()
+	fs.SetOutput(&b)
+	fs.PrintDefaults()
+	return b.String()
+}
 
 type outputOptions struct {
 	json  bool
@@ -103,20 +118,28 @@ type outputOptions struct {
 	quiet bool
 }
 
-func parseFlags(args []string) (config, outputOptions, error) {
+// newFlagSet declares every flag on a fresh configuration.
+func newFlagSet() (*flag.FlagSet, *config, *outputOptions, *string) {
 	cfg := defaultConfig()
-	var o outputOptions
+	o := &outputOptions{}
 	fs := flag.NewFlagSet("deployment", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.BoolVar(&o.json, "json", false, "print the report as JSON (progress then goes to stderr)")
-	fs.StringVar(&o.out, "out", "", "also write the report as JSON to this file")
+	fs.StringVar(&o.out, "out", "", "also write the report as JSON to this `file`")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress display")
-	fs.StringVar(&cfg.Fault, "fault", "", "inject a fault: errors, latency or memory")
-	phase := fs.String("fault-phase", "", "the step the fault starts in (default hybrid-50)")
-	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "workload seed")
-	fs.StringVar(&cfg.StatePath, "state", "", "keep the rollout and rollback state in this new file (default: in memory)")
-	fs.DurationVar(&cfg.TaskLatency, "task-latency", cfg.TaskLatency, "simulated time one command takes on either system")
-	if err := fs.Parse(args); err != nil {
+	fs.StringVar(&cfg.Fault, "fault", "", "inject a `fault`: errors, latency or memory")
+	phase := fs.String("fault-phase", "", "the `step` (or phase: shadow, hybrid, full …) the fault starts in (default hybrid-50)")
+	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "workload `seed`")
+	fs.StringVar(&cfg.StatePath, "state", "", "keep the rollout and rollback state in this new `file` (default: in memory)")
+	fs.DurationVar(&cfg.TaskLatency, "task-latency", cfg.TaskLatency, "simulated `time` one command takes on either system")
+	return fs, &cfg, o, phase
+}
+
+func parseFlags(args []string) (config, outputOptions, error) {
+	fs, cp, op, phase := newFlagSet()
+	err := fs.Parse(args)
+	cfg, o := *cp, *op
+	if err != nil {
 		return cfg, o, usageError{err}
 	}
 	if fs.NArg() > 0 {
@@ -131,10 +154,11 @@ func parseFlags(args []string) (config, outputOptions, error) {
 		if cfg.Fault == FaultNone {
 			return cfg, o, usageError{errors.New("-fault-phase needs -fault")}
 		}
-		if cfg.Plan.Index(*phase) < 0 {
-			return cfg, o, usageError{fmt.Errorf("-fault-phase %q: want one of %s", *phase, stepNames(cfg.Plan))}
+		step, ok := faultStep(cfg.Plan, *phase)
+		if !ok {
+			return cfg, o, usageError{fmt.Errorf("-fault-phase %q: want one of %s, or a phase (%s)", *phase, stepNames(cfg.Plan), phaseNames(cfg.Plan))}
 		}
-		cfg.FaultPhase = *phase
+		cfg.FaultPhase = step
 	}
 	if cfg.StatePath != "" {
 		// The simulation always starts from scratch: a saved rollout from
@@ -147,6 +171,30 @@ func parseFlags(args []string) (config, outputOptions, error) {
 		return cfg, o, usageError{fmt.Errorf("-task-latency %v: want (0, 1m]", cfg.TaskLatency)}
 	}
 	return cfg, o, nil
+}
+
+// faultStep is the step -fault-phase names: a step, or the first step of a
+// phase (the seed's "hybrid" is hybrid-25).
+func faultStep(p migrate.Plan, name string) (string, bool) {
+	if p.Index(name) >= 0 {
+		return name, true
+	}
+	for _, s := range p.Steps {
+		if strings.EqualFold(string(s.Phase), name) {
+			return s.Name, true
+		}
+	}
+	return "", false
+}
+
+func phaseNames(p migrate.Plan) string {
+	var names []string
+	for _, s := range p.Steps {
+		if n := string(s.Phase); !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 func stepNames(p migrate.Plan) string {
