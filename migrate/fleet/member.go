@@ -189,6 +189,14 @@ func (m *Member) Controller() *migrate.Controller {
 	return m.ctrl
 }
 
+// RollbackManager returns the leader's rollback manager (WithRollback)
+// while this replica leads, else nil.
+func (m *Member) RollbackManager() *rollback.Manager {
+	m.stepMu.Lock()
+	defer m.stepMu.Unlock()
+	return m.rb
+}
+
 // Start connects to etcd, reads and applies the fleet's routing, and
 // starts the member's goroutines (session and election, routing watch,
 // publishing). The context bounds only the start.
