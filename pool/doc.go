@@ -37,8 +37,11 @@
 // included (Stats and Specialists show them as cooling). To make room a
 // start evicts an idle warm specialist — never one executing or with tasks
 // waiting for it — chosen by the policy; a demand start waits for a slot
-// when every held specialist is busy (and returns ErrNoCapacity if its start
-// is cancelled meanwhile); a pre-warm gives up instead.
+// when every held specialist is busy (a task whose context ends meanwhile
+// gets an error wrapping ErrNoCapacity and its context's error); a
+// pre-warm gives up instead. A start of a specialist whose previous
+// instance is still closing waits for that Close: a specialist has one
+// instance at a time.
 //
 // # The policy
 //

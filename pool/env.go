@@ -1,7 +1,9 @@
 package pool
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -114,16 +116,43 @@ func envError(name, value, want string) error {
 }
 
 // ParseDuration reads Go duration syntax or a plain number of milliseconds
-// (the seed writes cooldownTime: 45000).
+// (the seed writes cooldownTime: 45000). It refuses, with an error wrapping
+// ErrInvalidConfig that names the value, a negative duration, one beyond
+// time.Duration's range (about 292 years; 9 223 372 036 854 ms), and a
+// nonzero value that would round to 0 ("0.4ns").
 func ParseDuration(s string) (time.Duration, error) {
-	if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return time.Duration(ms) * time.Millisecond, nil
+	bad := func(why string) (time.Duration, error) {
+		return 0, fmt.Errorf("pool: duration %q: %s: %w", s, why, ErrInvalidConfig)
 	}
-	return time.ParseDuration(s)
+	if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
+		switch {
+		case ms < 0:
+			return bad("negative")
+		case ms > math.MaxInt64/int64(time.Millisecond):
+			return bad("more milliseconds than a duration holds")
+		}
+		return time.Duration(ms) * time.Millisecond, nil
+	} else if errors.Is(err, strconv.ErrRange) {
+		return bad("more milliseconds than a duration holds")
+	}
+	d, err := time.ParseDuration(s)
+	switch {
+	case err != nil:
+		return bad(`want Go syntax ("45s") or milliseconds ("45000")`)
+	case d < 0:
+		return bad("negative")
+	case d == 0 && strings.ContainsAny(s, "123456789"):
+		return bad("rounds to 0")
+	}
+	return d, nil
 }
 
 // ParseBytes reads a byte count with an optional unit: B, KB, MB, GB (powers
-// of 1000) or KiB, MiB, GiB (powers of 1024).
+// of 1000) or KiB, MiB, GiB (powers of 1024). It refuses, with an error
+// wrapping ErrInvalidConfig that names the value, anything but a finite
+// number ≥ 0 (no NaN, no Inf), a count beyond int64, and a nonzero value
+// that rounds to 0 bytes ("0.4B", which would silently turn a budget off).
+// A fraction of a byte is truncated ("1.5B" is 1).
 func ParseBytes(s string) (int64, error) {
 	units := []struct {
 		suffix string
@@ -132,6 +161,9 @@ func ParseBytes(s string) (int64, error) {
 		{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30},
 		{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1},
 	}
+	bad := func(why string) (int64, error) {
+		return 0, fmt.Errorf("pool: byte count %q: %s: %w", s, why, ErrInvalidConfig)
+	}
 	num, mult := strings.TrimSpace(s), 1.0
 	for _, u := range units {
 		if strings.HasSuffix(num, u.suffix) {
@@ -139,9 +171,41 @@ func ParseBytes(s string) (int64, error) {
 			break
 		}
 	}
-	f, err := strconv.ParseFloat(num, 64)
-	if err != nil || f < 0 || f*mult > 1<<62 {
-		return 0, fmt.Errorf("pool: %q is not a byte count", s)
+	if i, err := strconv.ParseInt(num, 10, 64); err == nil && i >= 0 {
+		// Whole numbers exactly, beyond float64's 2^53.
+		if m := int64(mult); i > math.MaxInt64/m {
+			return bad("more bytes than an int64 holds")
+		}
+		return i * int64(mult), nil
 	}
-	return int64(f * mult), nil
+	f, err := strconv.ParseFloat(num, 64)
+	switch {
+	case err != nil && !errors.Is(err, strconv.ErrRange):
+		return bad(`want a number of bytes, optionally with a unit ("512MiB")`)
+	case math.IsNaN(f) || math.IsInf(f, 0) || errors.Is(err, strconv.ErrRange) && math.Abs(f) > 1:
+		return bad("not a finite number")
+	case f < 0 || math.Signbit(f) && f != 0:
+		return bad("negative")
+	}
+	n := f * mult
+	switch {
+	case n >= math.MaxInt64: // 2^63: the first float64 beyond int64
+		return bad("more bytes than an int64 holds")
+	case n < 1 && (n > 0 || nonzeroMantissa(num)): // a tiny nonzero value may underflow to 0
+		return bad("rounds to 0 bytes")
+	}
+	return int64(n), nil
+}
+
+// nonzeroMantissa reports whether the number num (as ParseFloat reads it)
+// has a nonzero digit before its exponent.
+func nonzeroMantissa(num string) bool {
+	digits, exp := "123456789", "eE"
+	if l := strings.ToLower(strings.TrimLeft(num, "+-")); strings.HasPrefix(l, "0x") {
+		num, digits, exp = l[2:], "123456789abcdef", "p"
+	}
+	if i := strings.IndexAny(num, exp); i >= 0 {
+		num = num[:i]
+	}
+	return strings.ContainsAny(num, digits)
 }

@@ -1,6 +1,7 @@
 package pool_test
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -109,10 +110,27 @@ func TestParseBytesAndDuration(t *testing.T) {
 		require.NoError(t, err, in)
 		assert.Equal(t, want, got, in)
 	}
-	for _, bad := range []string{"", "-1", "1TB", "MiB"} {
+	for _, bad := range []string{"", "-1", "1TB", "MiB", "NaN", "nanMiB", "Inf", "-Inf", "1e308GiB",
+		"9223372036854775808", "8589934592GiB", "0.4B", "0.0001KB", "1e-400", "-0.5"} {
 		_, err := pool.ParseBytes(bad)
-		assert.Error(t, err, bad)
+		assert.ErrorIs(t, err, pool.ErrInvalidConfig, bad)
+		if err != nil {
+			assert.Contains(t, err.Error(), strconv.Quote(bad), "the error names the value")
+		}
 	}
+	for _, bad := range []string{"10000000000000", "9223372036855", "99999999999999999999", "-1", "-5s", "0.4ns", "2562048h", "soon"} {
+		_, err := pool.ParseDuration(bad)
+		assert.ErrorIs(t, err, pool.ErrInvalidConfig, bad)
+		if err != nil {
+			assert.Contains(t, err.Error(), strconv.Quote(bad), "the error names the value")
+		}
+	}
+	n, err := pool.ParseBytes("0")
+	require.NoError(t, err)
+	assert.Zero(t, n)
+	max, err := pool.ParseDuration("9223372036854")
+	require.NoError(t, err)
+	assert.Equal(t, 9223372036854*time.Millisecond, max)
 	d, err := pool.ParseDuration("45000")
 	require.NoError(t, err)
 	assert.Equal(t, 45*time.Second, d)

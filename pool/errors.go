@@ -23,7 +23,11 @@ var (
 	ErrStartFailed = errors.New("specialist start failed")
 	// ErrPanic wraps a panic recovered from an instance's Execute.
 	ErrPanic = errors.New("specialist panicked")
-	// ErrNoCapacity is returned when no warm slot can be freed because every
-	// warm specialist is executing and the pool cannot wait (see Execute).
+	// ErrNoCapacity is wrapped, together with the context's error, in what
+	// Execute returns when the task's context ends while its specialist's
+	// start is waiting for a warm slot because every slot is held by a busy
+	// specialist (errors.Is matches both): the task did not time out on a
+	// slow start but on a full pool. SpecialistInfo.WaitingForSlot shows
+	// such a start.
 	ErrNoCapacity = errors.New("no warm capacity")
 )

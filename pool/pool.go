@@ -454,9 +454,12 @@ func (p *Pool) enter() bool {
 // not warm. A task naming only a department is given to the specialist the
 // Balancer picks. Tasks for a specialist being started share that start.
 // While waiting for a start, t counts against WithMaxQueue (ErrQueueFull
-// beyond it) and ctx's end returns ctx.Err() at once; the start goes on for
-// the others. A panic in the instance is returned as an error wrapping
-// ErrPanic. After Close, Execute returns ErrClosed.
+// beyond it) and ctx's end returns at once an error matching ctx.Err()
+// (also wrapping ErrNoCapacity if the start was waiting for a slot held by
+// busy specialists); the start goes on for the others. A task ended by its
+// own ctx is counted in Stats.Canceled, not TaskErrors. A panic in the
+// instance is returned as an error wrapping ErrPanic. After Close, Execute
+// returns ErrClosed.
 func (p *Pool) Execute(ctx context.Context, t Task) (Result, error) {
 	if !p.enter() {
 		return Result{}, ErrClosed
