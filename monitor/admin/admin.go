@@ -220,7 +220,7 @@ func decode(w http.ResponseWriter, r *http.Request, dst any) *decodeError {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, _ := strings.Cut(ct, ";")
 		if mt = strings.TrimSpace(strings.ToLower(mt)); mt != "application/json" {
-			return &decodeError{http.StatusUnsupportedMediaType, fmt.Sprintf("content type %q is not application/json", mt)}
+			return &decodeError{http.StatusUnsupportedMediaType, fmt.Sprintf("content type %q is not application/json (send Content-Type: application/json)", mt)}
 		}
 	}
 	body := http.MaxBytesReader(w, r.Body, MaxBodyBytes)
