@@ -475,9 +475,7 @@ func (p *Pool) Close(ctx context.Context) error {
 			close(p.drained)
 		}()
 	})
-	select {
-	case <-p.drained:
-	case <-ctx.Done():
+	if !p.isDrained(ctx) {
 		p.cancel()
 		left := p.queued.Load()
 		busy := 0
@@ -496,6 +494,22 @@ func (p *Pool) Close(ctx context.Context) error {
 	}
 	p.finishOnce.Do(p.finishClose)
 	return p.closeErr
+}
+
+// isDrained waits until every accepted task is done (true) or ctx ends
+// (false); drained wins over an ended ctx.
+func (p *Pool) isDrained(ctx context.Context) bool {
+	select {
+	case <-p.drained:
+		return true
+	default:
+	}
+	select {
+	case <-p.drained:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // finishClose runs once everything accepted has finished and no start runs.
