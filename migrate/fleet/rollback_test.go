@@ -10,6 +10,7 @@ import (
 
 	"github.com/bumba/pooling/bridge"
 	"github.com/bumba/pooling/migrate"
+	"github.com/bumba/pooling/rollback"
 )
 
 // startAtHalf brings a fresh fleet to hybrid-50 and returns its leader.
@@ -154,3 +155,33 @@ func TestFollowTimes(t *testing.T) {
 	require.Less(t, percentile(changes, .99), time.Second)
 	require.Less(t, percentile(rollbacks, .99), 2*time.Second)
 }
+
+// An operator's emergency rollback through a follower's own rollback
+// manager (what the admin API calls) switches that bridge; the member
+// turns it into a fleet rollback.
+func TestEmergencyThroughAFollowersRollbackManager(t *testing.T) {
+	f := newFleet(t)
+	f.add("a", false)
+	f.add("b", false)
+	lead := startAtHalf(t, f)
+	fol := follower(f, lead)
+	metrics, err := migrate.NewStatsMetrics(fol.b, nil, f.clk)
+	require.NoError(t, err)
+	rb, err := rollback.New(fol.b, metrics, rollback.WithClock(f.clk))
+	require.NoError(t, err)
+	_, err = rb.Emergency(context.Background(), "operator: pool errors")
+	require.NoError(t, err)
+	f.converged(migrate.Legacy, 2*time.Second)
+	recs, err := lead.m.Rollbacks(context.Background())
+	require.NoError(t, err)
+	require.Len(t, recs, 1)
+	require.Equal(t, "local", recs[0].Trigger)
+	require.Equal(t, fol.name, recs[0].Replica)
+}
+
+// The member is what the admin API's FleetStatus asks for.
+var _ interface {
+	Replica() string
+	Partitioned() bool
+	Leader() string
+} = (*Member)(nil)
