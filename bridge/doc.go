@@ -11,7 +11,8 @@
 //     the request's cancellation, under its own timeout and a concurrency
 //     bound (when full, the shadow run is skipped and counted, never
 //     queued). Panics are recovered. A Comparator (default: equal outputs
-//     and equal error-ness) judges each pair; mismatches are kept in a
+//     and equal error-ness, the answering specialist masked for commands
+//     that do not name one) judges each pair; mismatches are kept in a
 //     ring bounded in count and bytes (Mismatches, WithMismatchRing,
 //     WithMismatchBytes: a part too large is kept cut and says so) and
 //     Stats reports the compatibility.

@@ -3,11 +3,14 @@ package bridge_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/benbjohnson/clock"
 
 	"github.com/bumba/pooling/bridge"
+	"github.com/bumba/pooling/pool"
+	"github.com/bumba/pooling/pool/pooltest"
 )
 
 // A host wraps its legacy executor and the pool in a bridge, watches the
@@ -98,4 +101,73 @@ func ExampleParseMode() {
 	// Output:
 	// hybrid <nil>
 	// bridge: unknown mode: "turbo" (want shadow, hybrid, full or fallback)
+}
+
+// existingSystem is the host's legacy system as the README's wiring shows
+// it: the code that executed commands before the pool.
+type existingSystem struct{}
+
+func (existingSystem) ExecuteCommand(_ context.Context, name string, args []string, _ map[string]any) (string, error) {
+	return "legacy " + name + " " + strings.Join(args, " "), nil
+}
+
+// wireHost is the README's wiring of a host, as it is there.
+func wireHost(ctx context.Context, p *pool.Pool, existing existingSystem, logger *slog.Logger, sessionID string) error {
+	// readme:begin bridge wiring
+	legacy := bridge.ExecutorFunc(func(ctx context.Context, c bridge.Command) (bridge.Response, error) {
+		out, err := existing.ExecuteCommand(ctx, c.Name, c.Args, c.Options) // your current code
+		return bridge.Response{Output: out}, err
+	})
+	poolExecutor, err := bridge.NewPoolExecutor(p) // routes commands to departments (bridge.DefaultRoutes)
+	if err != nil {
+		return err
+	}
+	b, err := bridge.New(legacy, poolExecutor,
+		bridge.WithMode(bridge.ModeShadow), // the default: the safe start
+		bridge.WithLogger(logger),
+	)
+	if err != nil {
+		return err
+	}
+	defer b.Close(ctx) // waits for in-flight shadow runs
+
+	var exec bridge.Executor = b // wherever the host called its legacy executor
+	resp, err := exec.Execute(ctx, bridge.Command{Name: "implement", Args: []string{"login page"}, RoutingKey: sessionID})
+	fmt.Println(resp.Output, err)
+	// readme:end
+	stepThrough(b)
+	fmt.Println(b.Mode(), b.Percentage())
+	return nil
+}
+
+// stepThrough is the README's move from shadow to full and back, at run
+// time.
+func stepThrough(b *bridge.Bridge) {
+	// readme:begin bridge steps
+	b.SetMode(bridge.ModeHybrid)
+	b.SetPercentage(25) // 25 → 50 → 75 → 100; a routing key always takes the same path
+	b.SetMode(bridge.ModeFull)
+	b.SetMode(bridge.ModeFallback) // emergency: everything back to legacy at once
+	// readme:end
+}
+
+// The README's wiring, compiled and run on fake specialists of the host's
+// own departments (pool/pooltest): legacy answers in shadow mode while the
+// pool runs the command beside it.
+func Example_readmeWiring() {
+	clk := clock.NewMock()
+	fleet := pooltest.New(clk)
+	p, err := pool.New([]pool.Spec{fleet.Spec("react-lead", "FULLSTACK")}, pool.WithClock(clk))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer p.Close(context.Background())
+	logger := slog.New(slog.DiscardHandler)
+	if err := wireHost(context.Background(), p, existingSystem{}, logger, "session-42"); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// legacy implement login page <nil>
+	// fallback 25
 }

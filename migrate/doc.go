@@ -20,7 +20,11 @@
 // error rate < 2 %, response-time ratio to legacy < 2.5×, over at least
 // 100 intelligent calls; ShadowGate adds command compatibility 100 % over
 // at least 100 shadow comparisons. A criterion without enough data does not
-// pass: no data means not passed.
+// pass: no data means not passed. A latency ratio is judged only against a
+// legacy baseline of at least MinLatencyBaseline (1 ms); below it the gate
+// holds the intelligent mean to Gate.MaxLatency (2.5 s) instead. A step
+// that tunes (Step.Tune) needs WithTuner(p): without one the controller
+// warns at New, on entering the step and in Status().Warnings.
 //
 // # How a step advances
 //

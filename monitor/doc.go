@@ -106,6 +106,11 @@
 // memory efficiency > 80 %, workflow detected, adaptive adjustment. Hosts
 // add their own with WithRules or replace the table (WithoutDefaultRules).
 // RecordRollback reports a rollback: rollback_triggered fires at once.
+// WatchRollbacks(manager) does it for every rollback a rollback.Manager
+// starts; *Monitor is that manager's Health (HealthScore) and Alerts
+// (ActiveCritical) as is. A bridge automatic fallback counts as one
+// rollback whether the monitor sees it in the bridge's counters, in the
+// manager's record, or both.
 //
 // # Health
 //

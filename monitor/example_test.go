@@ -2,15 +2,20 @@ package monitor_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"time"
 
 	"github.com/benbjohnson/clock"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/bumba/pooling/bridge"
 	"github.com/bumba/pooling/monitor"
 	"github.com/bumba/pooling/pool"
+	"github.com/bumba/pooling/pool/pooltest"
 )
 
 type agent struct{ id string }
@@ -86,4 +91,59 @@ func Example() {
 	//   "alerts": 0,
 	//   "lastCheck": "2024-01-15T10:00:30Z"
 	// }
+}
+
+// monitorHost is the README's monitoring of a host, as it is there.
+func monitorHost(ctx context.Context, p *pool.Pool, b *bridge.Bridge, logger *slog.Logger, page func(monitor.Alert),
+	registry *prometheus.Registry, mux *http.ServeMux) error {
+	// readme:begin monitor
+	m, err := monitor.New(monitor.WithPool(p), monitor.WithBridge(b), monitor.WithLogger(logger),
+		monitor.WithListener(page)) // page(monitor.Alert): each firing and resolution, once
+	if err != nil {
+		return err // names the setting, the value and the allowed range
+	}
+	b.AddObserver(m.BridgeObserver())           // latency histograms (optional)
+	registry.MustRegister(m.Collector())        // the host's registry, never the global one
+	mux.Handle(monitor.HealthPath, m.Handler()) // 200 HEALTHY/DEGRADED, 503 CRITICAL, 405 not GET
+	go m.Run(ctx)                               // a sample every 30 s; returns when ctx ends
+	// readme:end
+	return nil
+}
+
+// The README's monitoring, compiled and run: the health endpoint answers
+// on the host's mux.
+func Example_readmeMonitoring() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	clk := clock.NewMock()
+	fleet := pooltest.New(clk, pooltest.WithMemory(5<<20))
+	p, err := pool.New([]pool.Spec{fleet.Spec("api-architect", "BACKEND"), fleet.Spec("react-lead", "FRONTEND")}, pool.WithClock(clk))
+	if err != nil {
+		panic(err)
+	}
+	defer p.Close(context.Background())
+	exec, err := bridge.NewPoolExecutor(p)
+	if err != nil {
+		panic(err)
+	}
+	legacy := bridge.ExecutorFunc(func(context.Context, bridge.Command) (bridge.Response, error) {
+		return bridge.Response{Output: "ok"}, nil
+	})
+	b, err := bridge.New(legacy, exec, bridge.WithClock(clk))
+	if err != nil {
+		panic(err)
+	}
+	defer b.Close(context.Background())
+	mux := http.NewServeMux()
+	page := func(a monitor.Alert) { fmt.Println("page:", a.Rule, a.State) }
+	if err := monitorHost(ctx, p, b, slog.New(slog.DiscardHandler), page, prometheus.NewRegistry(), mux); err != nil {
+		panic(err)
+	}
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest("GET", monitor.HealthPath, nil))
+	var h struct{ Status string }
+	_ = json.Unmarshal(rec.Body.Bytes(), &h)
+	fmt.Println(rec.Code, h.Status)
+	// Output:
+	// 200 HEALTHY
 }

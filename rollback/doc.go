@@ -19,10 +19,18 @@
 //
 // The error rate and response time are the intelligent executor's over the
 // trailing minute (WithTriggerWindow), with at least 10 calls
-// (WithMinVolume); the baseline is the legacy mean latency learned from
-// every legacy call seen and kept in the Store. The health score and the
-// critical alerts come from the monitor through the small Health and
-// Alerts interfaces declared here (adapt with HealthFunc and AlertsFunc).
+// (WithMinVolume); a minute with fewer is widened back, reading by reading,
+// up to 15 minutes (WithMaxLookback) before the trigger has no data. The
+// baseline is the legacy mean latency learned from every legacy call seen
+// and kept in the Store; a ratio needs a baseline of at least
+// migrate.MinLatencyBaseline (1 ms), below which the response-time trigger
+// holds on the absolute WithMaxLatency (5 s) instead. The health score and
+// the critical alerts come from the monitor through the small Health and
+// Alerts interfaces declared here: *monitor.Monitor satisfies both
+// (rollback.WithHealth(m), rollback.WithAlerts(m)); HealthFunc and
+// AlertsFunc adapt anything else. Hand the manager to the monitor with
+// m.WatchRollbacks(manager) so that every rollback fires its
+// rollback_triggered alert.
 // A figure without data never holds. While the bridge is in Fallback mode
 // nothing holds: there is nothing to roll back. (In Shadow mode triggers do
 // hold: the pool runs beside legacy, and rolling back stops it.)

@@ -3,6 +3,9 @@ package rollback_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -10,6 +13,9 @@ import (
 
 	"github.com/bumba/pooling/bridge"
 	"github.com/bumba/pooling/migrate"
+	"github.com/bumba/pooling/monitor"
+	"github.com/bumba/pooling/pool"
+	"github.com/bumba/pooling/pool/pooltest"
 	"github.com/bumba/pooling/rollback"
 )
 
@@ -121,4 +127,77 @@ func ExampleManager_Planned() {
 	// stage     now fallback
 	// completed now fallback
 	// 4 stages, verification passed: true
+}
+
+// rolloutHost is the README's migration and rollback wiring, as it is
+// there: no glue between the packages.
+func rolloutHost(ctx context.Context, p *pool.Pool, b *bridge.Bridge, m *monitor.Monitor, clk clock.Clock,
+	logger *slog.Logger, statePath string) error {
+	// readme:begin migrate rollback
+	store, err := migrate.OpenFileStore(statePath) // durable, atomic, checksummed; shared by both
+	if err != nil {
+		return err
+	}
+	metrics, err := migrate.NewStatsMetrics(b, p, clk) // reads b.Stats() and p.Stats()
+	if err != nil {
+		return err
+	}
+	rb, err := rollback.New(b, metrics, rollback.WithStore(store), rollback.WithClock(clk), rollback.WithLogger(logger),
+		rollback.WithHealth(m), rollback.WithAlerts(m)) // the monitor's health score and critical alerts
+	if err != nil {
+		return err
+	}
+	b.AddObserver(rb.Observer()) // the bridge's own fallbacks become rollback records too
+	m.WatchRollbacks(rb)         // each rollback fires rollback_triggered, and counts once
+	ctrl, err := migrate.New(b, metrics, migrate.WithStore(store), migrate.WithGuard(rb), migrate.WithTuner(p),
+		migrate.WithClock(clk), migrate.WithLogger(logger))
+	if err != nil {
+		return err
+	}
+	go rb.Run(ctx)   // checks the triggers every 10 s, for as long as the host runs
+	go ctrl.Run(ctx) // evaluates the rollout every 30 s; or call ctrl.Step(ctx) from your own loop
+	// readme:end
+	st := ctrl.Status()
+	fmt.Println(st.Step.Name, st.Routing, len(st.Warnings), "warnings")
+	return nil
+}
+
+// The README's migration and rollback wiring, compiled and run: the rollout
+// starts in its preparation step, everything on legacy.
+func Example_readmeWiring() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	clk := clock.NewMock()
+	fleet := pooltest.New(clk, pooltest.WithMemory(5<<20))
+	p, err := pool.New([]pool.Spec{fleet.Spec("api-architect", "BACKEND"), fleet.Spec("react-lead", "FRONTEND")}, pool.WithClock(clk))
+	if err != nil {
+		panic(err)
+	}
+	defer p.Close(context.Background())
+	exec, err := bridge.NewPoolExecutor(p)
+	if err != nil {
+		panic(err)
+	}
+	legacy := bridge.ExecutorFunc(func(context.Context, bridge.Command) (bridge.Response, error) {
+		return bridge.Response{Output: "ok"}, nil
+	})
+	b, err := bridge.New(legacy, exec, bridge.WithClock(clk))
+	if err != nil {
+		panic(err)
+	}
+	defer b.Close(context.Background())
+	m, err := monitor.New(monitor.WithPool(p), monitor.WithBridge(b), monitor.WithClock(clk))
+	if err != nil {
+		panic(err)
+	}
+	dir, err := os.MkdirTemp("", "rollout")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	if err := rolloutHost(ctx, p, b, m, clk, slog.New(slog.DiscardHandler), filepath.Join(dir, "rollout.json")); err != nil {
+		panic(err)
+	}
+	// Output:
+	// preparation fallback 0 warnings
 }
