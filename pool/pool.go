@@ -107,11 +107,13 @@ type Pool struct {
 	adjustments atomic.Uint64
 	hookPanics  atomic.Uint64
 	startPanics atomic.Uint64
-	closePanics atomic.Uint64
-	starts      tracker       // Spec.Start calls under way, for Close
-	seen        atomic.Uint64 // tasks the pool's goroutine has taken in
-	predDropped atomic.Uint64 // tasks the Predictor never saw (its queue was full)
-	predBacklog atomic.Int64  // len(predQ), for tasks deciding whether to help
+	// tasks refused because their context had ended before Execute
+	canceledEarly atomic.Uint64
+	closePanics   atomic.Uint64
+	starts        tracker       // Spec.Start calls under way, for Close
+	seen          atomic.Uint64 // tasks the pool's goroutine has taken in
+	predDropped   atomic.Uint64 // tasks the Predictor never saw (its queue was full)
+	predBacklog   atomic.Int64  // len(predQ), for tasks deciding whether to help
 }
 
 type department struct {
@@ -470,6 +472,7 @@ func (p *Pool) Execute(ctx context.Context, t Task) (Result, error) {
 		return Result{}, err
 	}
 	if err := ctx.Err(); err != nil {
+		p.canceledEarly.Add(1) // not in Tasks, like a rejected one
 		return Result{}, err
 	}
 	now := p.clk.Now()
@@ -703,8 +706,12 @@ func (p *Pool) waitWarm(ctx context.Context, s *specialist, nowN int64) (Instanc
 			if cerr != nil && s.noSlot.Load() {
 				err = fmt.Errorf("pool: task for %q: every warm slot is held by a busy specialist: %w: %w", s.spec.ID, ErrNoCapacity, cerr)
 			}
-			if err == nil {
+			switch {
+			case err == nil:
 				err = cerr
+			case cerr != nil && !errors.Is(err, cerr):
+				// Counted as the caller's end: say so, and what the start did.
+				err = fmt.Errorf("pool: task for %q: %w (its start: %w)", s.spec.ID, cerr, err)
 			}
 			if err == nil {
 				err = fmt.Errorf("pool: %q did not become warm: %w", s.spec.ID, ErrStartFailed)

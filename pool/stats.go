@@ -31,9 +31,11 @@ type Stats struct {
 	// failed starts they waited for); Panics counts Execute panics
 	// recovered. A task ended by its caller's own context (cancelled or past
 	// its deadline, whatever the instance then answered, unless it
-	// panicked) is not an error: it is counted in Canceled. So Tasks =
-	// WarmHits + Misses, and the tasks that succeeded are Tasks −
-	// TaskErrors − Canceled.
+	// panicked) is not an error: it is counted in Canceled, as is a task
+	// whose context had ended before Execute was called (that one, like a
+	// rejected one, is not in Tasks). So Tasks = WarmHits + Misses, and
+	// every Execute of a routable task is one of: succeeded, TaskErrors,
+	// Canceled, Rejected.
 	TaskErrors, Panics, Canceled uint64
 	// StartPanics counts Spec.Start panics recovered (also counted in
 	// StartFailures); ClosePanics counts Instance.Close panics recovered.
@@ -155,6 +157,7 @@ func (p *Pool) Stats() Stats {
 		ObservationsDropped:  p.buf.dropped.Load() + p.predDropped.Load(),
 		CallbackPanics:       p.hookPanics.Load(),
 		StartPanics:          p.startPanics.Load(),
+		Canceled:             p.canceledEarly.Load(),
 		ClosePanics:          p.closePanics.Load(),
 		QueueDepth:           int(p.queued.Load()),
 		WarmThreshold:        p.WarmThreshold(),
