@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/bumba/pooling/bridge"
+	"github.com/bumba/pooling/internal/jsonx"
 	"github.com/bumba/pooling/migrate"
 	"github.com/bumba/pooling/pool"
 	"github.com/bumba/pooling/rollback"
@@ -204,6 +205,7 @@ func TestRunJSON(t *testing.T) {
 
 	var rep Report
 	require.NoError(t, json.Unmarshal(stdout.Bytes(), &rep), "stdout is the JSON report only")
+	require.NoError(t, jsonx.Check(stdout.Bytes(), 0), "the module's JSON convention: camelCase, no null")
 	assert.Equal(t, "completed", rep.Outcome)
 	require.Len(t, rep.Gates, 8)
 	assert.Equal(t, "shadow", rep.Gates[1].Step)

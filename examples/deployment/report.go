@@ -252,6 +252,7 @@ func (s *system) report() Report {
 	for _, t := range s.ctrl.Tunings() {
 		r.Tunings = append(r.Tunings, fmt.Sprintf("[%s] %s", clockText(t.At.Sub(s.drv.origin)), t))
 	}
+	r.Rollbacks = []RollbackReport{}
 	for _, rec := range s.rollback.History() {
 		r.Rollbacks = append(r.Rollbacks, s.rollbackReport(rec))
 	}
@@ -310,7 +311,7 @@ func (s *system) gates(st migrate.Status) ([]StepReport, int) {
 	var out []StepReport
 	n := 0
 	for i, step := range s.plan.Steps {
-		sr := StepReport{Step: step.Name, Routing: step.Routing.String(), Soak: step.Soak.String(), Status: "not_reached"}
+		sr := StepReport{Step: step.Name, Routing: step.Routing.String(), Soak: step.Soak.String(), Status: "not_reached", Checks: []CheckReport{}}
 		if at, ok := s.stepStarts[step.Name]; ok {
 			sr.StartedAt = clockText(at)
 		}
