@@ -189,3 +189,50 @@ func TestFencedStoreRefusesAfterLeadershipLost(t *testing.T) {
 	err := st.Save(ctx, "probe", []byte(`{"version":1}`))
 	require.True(t, errors.Is(err, ErrNotLeader), "%v", err)
 }
+
+// The leader is cut off mid-soak: another replica takes over; the cut-off
+// one never advances (its steps fail, nothing it held is written), keeps
+// its routing, and on reconnect follows the new leader.
+func TestPartitionedLeaderNeverAdvances(t *testing.T) {
+	f := newFleet(t)
+	a := f.add("a", true)
+	f.leader()
+	b := f.add("b", false)
+	f.add("c", false)
+	lead := f.leader()
+	require.Equal(t, a, lead, "the first replica leads")
+	f.converged(shadow, 2*time.Second)
+	ctx := context.Background()
+
+	a.proxy.Cut()
+	f.clk.Add(61 * time.Second) // the shadow soak is done: a would advance
+	_, err := a.m.Step(ctx)
+	require.Error(t, err, "cut off: no step lands")
+	require.True(t, migrate.CurrentRouting(a.b).Equal(shadow))
+
+	var next *replica
+	require.Eventually(t, func() bool {
+		for _, r := range []*replica{b, f.replicas[2]} {
+			if r.m.IsLeader() {
+				next = r
+				return true
+			}
+		}
+		return false
+	}, 5*time.Second, 5*time.Millisecond, "a new leader while a is cut off")
+	require.Eventually(t, func() bool { return next.m.Controller() != nil }, 2*time.Second, time.Millisecond)
+	// the soak a could not save does not count: the new leader soaks again
+	f.clk.Add(61 * time.Second)
+	d, err := next.m.Step(ctx)
+	require.NoError(t, err)
+	require.Equal(t, migrate.ActionAdvance, d.Action, d.String())
+	require.Equal(t, "hybrid-50", d.Step)
+
+	a.proxy.Restore()
+	f.converged(half, 5*time.Second)
+	require.Eventually(t, func() bool { return !a.m.IsLeader() && a.m.Publish(ctx) == nil }, 5*time.Second, 10*time.Millisecond)
+	_, err = a.m.Step(ctx)
+	require.ErrorIs(t, err, ErrNotLeader)
+	v := f.rollout(b.m.Client())
+	require.Equal(t, 1, v.count(migrate.ActionAdvance), "advanced once, by the new leader")
+}
