@@ -8,6 +8,8 @@
 //	GET /metrics                      Prometheus, on the server's own registry
 //	    /admin/v1/…                   the admin API (package monitor/admin)
 //
+//	GET /dashboard/                   the live dashboard
+//
 // on 127.0.0.1:8080 by default. Without BUMBA_ADMIN_TOKEN the admin API's
 // actions stay closed (403) and the server says so at start.
 //

@@ -215,7 +215,8 @@ func (s *System) onRollback(ev rollback.Event) {
 	}
 }
 
-// Handler serves the health endpoint, /metrics and the admin API.
+// Handler serves the health endpoint, /metrics, the admin API and the
+// dashboard.
 func (s *System) Handler() http.Handler {
 	mux := http.NewServeMux()
 	if s.Monitor != nil {
@@ -227,6 +228,7 @@ func (s *System) Handler() http.Handler {
 	}
 	mux.Handle("/metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{Registry: s.Registry}))
 	mux.Handle(admin.Prefix, s.Admin)
+	mux.Handle(admin.DashboardPath, s.Admin.Dashboard())
 	return mux
 }
 
