@@ -1,6 +1,6 @@
 // Command fleet runs three replicas of a BUMBA host — each with its own
-// pool, bridge and fleet member — sharing one rollout through etcd
-// (package migrate/fleet). It starts an etcd server in process, or uses
+// pool, bridge, monitor and fleet member — sharing one rollout through etcd
+// (package migrate/fleet), and its own monitor. It starts an etcd server in process, or uses
 // the cluster in BUMBA_ETCD_ENDPOINTS; drives the replicas with simulated
 // traffic on a fast-forwarded clock through migrate.DefaultPlan; injects a
 // fault on one replica when the rollout reaches a step; and prints, for

@@ -18,6 +18,7 @@ import (
 	"github.com/bumba/pooling/migrate"
 	"github.com/bumba/pooling/migrate/fleet"
 	"github.com/bumba/pooling/migrate/fleet/fleettest"
+	"github.com/bumba/pooling/monitor"
 	"github.com/bumba/pooling/pool"
 	"github.com/bumba/pooling/pool/pooltest"
 )
@@ -81,6 +82,7 @@ type replica struct {
 	pool   *pool.Pool
 	bridge *bridge.Bridge
 	member *fleet.Member
+	mon    *monitor.Monitor
 	fault  atomic.Bool
 
 	mu         sync.Mutex
@@ -157,6 +159,9 @@ func newReplica(clk *clock.Mock, i int, cfg config, endpoints []string, prefix s
 	}
 	metrics, err := migrate.NewStatsMetrics(b, p, clk)
 	if err != nil {
+		return nil, err
+	}
+	if r.mon, err = monitor.New(monitor.WithPool(p), monitor.WithBridge(b), monitor.WithClock(clk)); err != nil {
 		return nil, err
 	}
 	never := 1000 * time.Hour // the loop publishes and steps itself, in fleet time
@@ -259,6 +264,7 @@ func simulate(ctx context.Context, cfg config, w io.Writer) (rep report, err err
 			r.serve(ctx, t, cfg.PerTick)
 		}
 		for _, r := range rs {
+			r.mon.Collect()
 			_ = r.member.Publish(ctx)
 		}
 		written := time.Now()
@@ -318,6 +324,11 @@ func simulate(ctx context.Context, cfg config, w io.Writer) (rep report, err err
 	for _, r := range recs {
 		fmt.Fprintf(w, "rollback %s: replica %s, trigger %s, %s → %s: %s\n", r.ID, r.Replica, r.Trigger, r.Before, r.After, r.Reason)
 	}
+	if rb := lead.member.RollbackManager(); rb != nil {
+		for _, r := range rb.History() {
+			fmt.Fprintf(w, "rollback %s by the leader's triggers on the fleet's sums: trigger %s, %s → %s: %s\n", r.ID, r.Trigger, r.Before, r.After, r.Reason)
+		}
+	}
 	if ctrl := lead.member.Controller(); ctrl != nil {
 		st := ctrl.Status()
 		fmt.Fprintf(w, "rollout: step %s, state %s, %d decisions recorded\n", st.Step.Name, st.State, len(ctrl.History()))
@@ -325,8 +336,8 @@ func simulate(ctx context.Context, cfg config, w io.Writer) (rep report, err err
 	for _, r := range rs {
 		ps := r.pool.Stats()
 		bs := r.bridge.Stats()
-		fmt.Fprintf(w, "%s: mode %s, %d commands, pool hit rate %.1f%%, memory efficiency %.1f%%, automatic fallbacks %d\n",
-			r.name, bs.Mode, served(bs), 100*ps.WarmHitRate, 100*ps.MemoryEfficiency, bs.AutoFallbacks)
+		fmt.Fprintf(w, "%s: mode %s, %d commands, pool hit rate %.1f%%, memory efficiency %.1f%%, automatic fallbacks %d, health %.0f\n",
+			r.name, bs.Mode, served(bs), 100*ps.WarmHitRate, 100*ps.MemoryEfficiency, bs.AutoFallbacks, r.mon.HealthScore())
 	}
 	if len(rep.Follow) > 0 {
 		fmt.Fprintf(w, "follow times: %d changes, p50 %v, max %v", rep.Changes, pct(rep.Follow, .5), slices.Max(rep.Follow))
