@@ -69,7 +69,7 @@ Flags:
 type flags struct {
 	format, path, plot, policies string
 	warm                         []float64
-	asJSON                       bool
+	asJSON, timings              bool
 	seed                         uint64
 	startGaps                    float64
 	concurrency                  int
@@ -86,6 +86,7 @@ func parseFlags(args []string, stdout io.Writer) (*flags, error) {
 	fs.StringVar(&f.path, "trace", "", "trace file or directory; default: the embedded copy of -format's trace")
 	warm := fs.String("warm", "0.2", "warm capacity: a share of the trace's specialists in (0, 1], or a percentage (5%, or a number above 1: 20 = 20 %); a comma-separated list sweeps them into one table and one plot")
 	fs.BoolVar(&f.asJSON, "json", false, "print JSON (camelCase keys, shares 0–1, durations in ms) instead of a table")
+	fs.BoolVar(&f.timings, "timings", false, "report the wall time each replay took (the table's \"wall s\" column, the JSON's elapsedMs); without it they are left out (0 in JSON), so that a report depends only on its inputs")
 	fs.StringVar(&f.plot, "plot", "", "write cold starts against wasted warm memory-time to this SVG file (one line per policy when sweeping)")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed for what the trace leaves open (Azure 2019 order inside minutes, bumba, synthetic)")
 	fs.StringVar(&f.policies, "policies", "", "comma-separated policies (default: all): "+strings.Join(lab.Policies(), ", "))
@@ -235,6 +236,13 @@ func lab1(args []string, stdout, stderr io.Writer) error {
 		names = strings.Split(f.policies, ",")
 	}
 	sweep, err := lab.Sweep(tr, cfg, f.warm, names...)
+	if err == nil && !f.timings {
+		for _, rs := range sweep {
+			for i := range rs {
+				rs[i].ElapsedMs = 0
+			}
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -277,13 +285,21 @@ func header(w io.Writer, tr *trace.Trace, f *flags, warm string) {
 func table(w io.Writer, tr *trace.Trace, f *flags, rs []lab.Result) error {
 	header(w, tr, f, fmt.Sprintf("%g%% (%d)", 100*rs[0].WarmShare, rs[0].Capacity))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "policy\thit rate\tcold starts\tvs Belady\tpure misses\tvs Belady\tp75 cold %\tmemory eff.\twasted mem-time\tadded ms\tpred. acc.\tpre-warms in time\tpeak warm\tover cap\tpred. drops\twall s\t")
+	wall := ""
+	if f.timings {
+		wall = "wall s\t"
+	}
+	fmt.Fprintln(tw, "policy\thit rate\tcold starts\tvs Belady\tpure misses\tvs Belady\tp75 cold %\tmemory eff.\twasted mem-time\tadded ms\tpred. acc.\tpre-warms in time\tpeak warm\tover cap\tpred. drops\t"+wall)
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%s\t%.2f%%\t%d\t%.2f×\t%d\t%.2f×\t%.1f\t%.1f%%\t%.1f\t%.1f\t%s\t%s\t%d\t%.0f%%\t%s\t%.1f\t\n",
+		fmt.Fprintf(tw, "%s\t%.2f%%\t%d\t%.2f×\t%d\t%.2f×\t%.1f\t%.1f%%\t%.1f\t%.1f\t%s\t%s\t%d\t%.0f%%\t%s\t",
 			r.Policy, 100*r.HitRate, r.ColdStarts, r.ColdStartsVsOpt, r.PureMisses, r.PureMissesVsOpt,
 			100*r.P75ColdStartShare, 100*r.MemoryEfficiency, r.WastedMemoryTimeNorm, r.AddedLatencyMs,
 			pct(r.PredictionAccuracy), pct(r.PrewarmsInTime), r.PeakWarm, 100*r.OverCapacity,
-			pct(r.PredictorDropShare), r.ElapsedMs/1000)
+			pct(r.PredictorDropShare))
+		if f.timings {
+			fmt.Fprintf(tw, "%.1f\t", r.ElapsedMs/1000)
+		}
+		fmt.Fprintln(tw)
 	}
 	return tw.Flush()
 }

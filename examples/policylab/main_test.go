@@ -84,7 +84,7 @@ func TestHelpListsEveryFlagAndExitsZero(t *testing.T) {
 	code := run([]string{"-h"}, &out, &errw)
 	require.Equal(t, 0, code, errw.String())
 	for _, f := range []string{"-format", "-trace", "-warm", "-json", "-plot", "-seed", "-policies", "-start-gaps",
-		"-concurrency", "-tick", "-max-requests", "-max-per-minute", "-synthetic-functions", "-synthetic-tasks"} {
+		"-concurrency", "-tick", "-max-requests", "-max-per-minute", "-synthetic-functions", "-synthetic-tasks", "-timings"} {
 		assert.Regexp(t, "(?m)^  "+f+"( |$)", out.String(), f)
 	}
 	assert.Empty(t, errw.String())
@@ -142,4 +142,27 @@ func TestStartGapsAndConcurrency(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out.String()), &rows))
 	assert.EqualValues(t, 3, rows[0]["concurrency"])
 	assert.Contains(t, rows[0], "predictorDropShare")
+}
+
+// The same -seed gives a byte-identical report: the wall times are left
+// out unless -timings asks for them. (The policies replayed here are the
+// deterministic ones; see the README for the pool row and W-TinyLFU.)
+func TestSameSeedSameReport(t *testing.T) {
+	args := []string{"-format", "azure2021", "-policies", "lru,2q,arc,s3fifo,sieve,belady,keepalive-10m,always-warm", "-seed", "7"}
+	var reports [2]string
+	for i := range reports {
+		var out, errw strings.Builder
+		require.Equal(t, 0, run(args, &out, &errw), errw.String())
+		reports[i] = out.String()
+	}
+	assert.Equal(t, reports[0], reports[1])
+	assert.NotContains(t, reports[0], "wall s")
+
+	var out, errw strings.Builder
+	require.Equal(t, 0, run(append(args, "-timings"), &out, &errw), errw.String())
+	assert.Contains(t, out.String(), "wall s")
+
+	out.Reset()
+	require.Equal(t, 0, run(append(args, "-json"), &out, &errw), errw.String())
+	assert.Contains(t, out.String(), `"elapsedMs": 0`)
 }
