@@ -2,6 +2,7 @@ package pool
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -93,7 +94,11 @@ func (w WorkflowStats) DetectionRate() float64 {
 // departments; such a chain with a link no workflow has becomes a learned
 // workflow.
 //
-// Bounds: memory is O(specialists seen), whatever the task stream: a fixed
+// Bounds: memory is O(specialists seen), whatever the task stream, and the
+// specialists it learns are bounded too: it keeps the IDs (and departments)
+// of the pool it serves, plus at most MaxPredictorIDs more that Observe
+// names (a host calling it with IDs of its own); a task for a further
+// unknown ID is not learned and gets no prediction. Per specialist: a fixed
 // block of successors per specialist; order-2 contexts in a table of
 // the power of two at or above 4 × specialists slots (at least 1 024, at
 // most 2^20) where a new context
@@ -103,12 +108,14 @@ func (w WorkflowStats) DetectionRate() float64 {
 // and detections in rings. A task costs O(1) plus the matches its
 // specialist can advance (bounded by the window).
 type SequencePredictor struct {
-	mu    sync.Mutex
-	m     *sequence.Model
-	index map[string]int32
-	names []string
-	depts map[string]int32
-	buf   []sequence.Prediction
+	mu      sync.Mutex
+	bound   int    // IDs bound by a pool (bind)
+	unknown uint64 // tasks for IDs beyond the bound, not learned
+	m       *sequence.Model
+	index   map[string]int32
+	names   []string
+	depts   map[string]int32
+	buf     []sequence.Prediction
 	// declared are the declared workflows' names, in order.
 	declared []string
 }
@@ -129,29 +136,47 @@ func NewSequencePredictor(window int, detect bool, declared ...Workflow) *Sequen
 		for i, id := range w.Steps {
 			steps[i] = p.intern(id, "")
 		}
+		if slices.Contains(steps, -1) {
+			continue // beyond MaxPredictorIDs
+		}
 		p.m.Declare(steps)
 		p.declared = append(p.declared, w.Name)
 	}
 	return p
 }
 
-// intern returns id's number, adding it (with its department, if known).
+// MaxPredictorIDs bounds the specialist IDs (and departments) a
+// SequencePredictor learns beyond those of the pool it serves.
+const MaxPredictorIDs = 1 << 16
+
+// intern returns id's number, adding it (with its department, if known);
+// −1 when id is new and the predictor knows as many IDs as it may.
 func (p *SequencePredictor) intern(id, dept string) int32 {
+	return p.internBounded(id, dept, p.bound+MaxPredictorIDs)
+}
+
+func (p *SequencePredictor) internBounded(id, dept string, limit int) int32 {
+	k, known := p.index[id]
+	if !known && len(p.names) >= limit {
+		return -1
+	}
 	d := int32(-1)
 	if dept != "" {
 		var ok bool
-		if d, ok = p.depts[dept]; !ok {
+		if d, ok = p.depts[dept]; !ok && len(p.depts) < limit {
 			d = int32(len(p.depts))
 			p.depts[dept] = d
+		} else if !ok {
+			d = -1
 		}
 	}
-	if k, ok := p.index[id]; ok {
+	if known {
 		if d >= 0 {
 			p.m.SetDepartment(k, d)
 		}
 		return k
 	}
-	k := p.m.Add(d)
+	k = p.m.Add(d)
 	p.index[id] = k
 	p.names = append(p.names, id)
 	return k
@@ -192,7 +217,12 @@ func (p *SequencePredictor) Workflows() []Workflow {
 func (p *SequencePredictor) Observe(_ time.Time, id, department string, dst []Prediction) []Prediction {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.buf = p.m.Observe(p.intern(id, department), p.buf[:0])
+	k := p.intern(id, department)
+	if k < 0 {
+		p.unknown++
+		return dst
+	}
+	p.buf = p.m.Observe(k, p.buf[:0])
 	start := len(dst)
 	for _, q := range p.buf {
 		dst = append(dst, Prediction{ID: p.names[q.K], Probability: q.Probability})
@@ -209,8 +239,9 @@ func (p *SequencePredictor) bind(list []*specialist) (toSeq, fromSeq []int32) {
 	defer p.mu.Unlock()
 	toSeq = make([]int32, len(list))
 	for i, s := range list {
-		toSeq[i] = p.intern(s.spec.ID, s.spec.Department)
+		toSeq[i] = p.internBounded(s.spec.ID, s.spec.Department, math.MaxInt) // the pool's own: always
 	}
+	p.bound = max(p.bound, len(list))
 	fromSeq = make([]int32, len(p.names))
 	for i := range fromSeq {
 		fromSeq[i] = -1
