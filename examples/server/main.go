@@ -7,7 +7,6 @@
 //	GET /health/intelligent-pooling   the seed's health JSON
 //	GET /metrics                      Prometheus, on the server's own registry
 //	    /admin/v1/…                   the admin API (package monitor/admin)
-//
 //	GET /dashboard/                   the live dashboard
 //
 // on 127.0.0.1:8080 by default. Without BUMBA_ADMIN_TOKEN the admin API's
@@ -59,14 +58,15 @@ func usage(fs *flag.FlagSet, w io.Writer) func() {
 func run(args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	addr := fs.String("addr", "", "listen address (overrides "+host.EnvAdminAddr+"; default 127.0.0.1:8080)")
-	stateDir := fs.String("state", "", "state directory (overrides "+host.EnvStateDir+")")
-	rate := fs.Float64("rate", -1, "simulated commands per second (overrides "+host.EnvTrafficRate+")")
+	def := host.Default()
+	addr := fs.String("addr", def.AdminAddr, "listen address (overrides "+host.EnvAdminAddr+")")
+	stateDir := fs.String("state", def.StateDir, "state directory (overrides "+host.EnvStateDir+")")
+	rate := fs.Float64("rate", def.TrafficRate, "simulated commands per second (overrides "+host.EnvTrafficRate+")")
 	drain := fs.Duration("drain", 10*time.Second, "how long shutdown waits for requests and tasks in flight")
-	fs.Usage = usage(fs, stderr)
+	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.Usage()
+			usage(fs, stderr)()
 			return 0
 		}
 		fmt.Fprintf(stderr, "server: %v (see -h)\n", err)
@@ -81,14 +81,19 @@ func run(args []string, lookup func(string) (string, bool), stdout, stderr io.Wr
 		fmt.Fprintf(stderr, "server: bad configuration:\n%v\n", err)
 		return 2
 	}
-	if *addr != "" {
-		cfg.AdminAddr = *addr
-	}
-	if *stateDir != "" {
-		cfg.StateDir = *stateDir
-	}
-	if *rate >= 0 {
-		cfg.TrafficRate = *rate
+	fs.Visit(func(f *flag.Flag) { // a flag given overrides its variable
+		switch f.Name {
+		case "addr":
+			cfg.AdminAddr = *addr
+		case "state":
+			cfg.StateDir = *stateDir
+		case "rate":
+			cfg.TrafficRate = *rate
+		}
+	})
+	if cfg.TrafficRate < 0 {
+		fmt.Fprintf(stderr, "server: -rate %g must not be negative\n", cfg.TrafficRate)
+		return 2
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 
