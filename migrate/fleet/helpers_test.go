@@ -36,6 +36,8 @@ func TestMain(m *testing.M) {
 
 var errBoom = errors.New("boom")
 
+var runs int // makes each fleet's prefix unique under -count
+
 // replica is one host process of a test fleet: a real bridge whose
 // intelligent executor fails while fail is set, its metrics and member.
 type replica struct {
@@ -91,7 +93,8 @@ func testPlan() migrate.Plan {
 
 func newFleet(t testing.TB) *testFleet {
 	name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
-	return &testFleet{t: t, clk: clock.NewMock(), prefix: "/test/" + name + "/", plan: testPlan()}
+	runs++
+	return &testFleet{t: t, clk: clock.NewMock(), prefix: fmt.Sprintf("/test/%s-%d/", name, runs), plan: testPlan()}
 }
 
 // add starts a replica; through a proxy when proxied (so it can be cut).
@@ -176,6 +179,20 @@ func (f *testFleet) converged(want migrate.Routing, within time.Duration, skip .
 		}
 		return true
 	}, within, time.Millisecond, "every replica routes %s", want)
+}
+
+// inFallback waits until every live replica's bridge is in Fallback (the
+// percentage then routes nothing).
+func (f *testFleet) inFallback(within time.Duration) {
+	f.t.Helper()
+	require.Eventually(f.t, func() bool {
+		for _, r := range f.replicas {
+			if !r.m.closed.Load() && r.b.Mode() != bridge.ModeFallback {
+				return false
+			}
+		}
+		return true
+	}, within, time.Millisecond, "every replica in fallback")
 }
 
 func contains(rs []*replica, r *replica) bool {

@@ -557,7 +557,8 @@ func (m *Member) checkLocal() {
 	m.mu.Lock()
 	applied, auto := m.applied, m.autoSeen
 	m.autoSeen = 0
-	if cur.Equal(applied) {
+	if cur.Equal(applied) || (cur.Mode == bridge.ModeFallback && applied.Mode == bridge.ModeFallback) {
+		m.applied = cur // in fallback the percentage routes nothing
 		m.mu.Unlock()
 		m.applyMu.Unlock()
 		return

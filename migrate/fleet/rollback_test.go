@@ -171,7 +171,7 @@ func TestEmergencyThroughAFollowersRollbackManager(t *testing.T) {
 	require.NoError(t, err)
 	_, err = rb.Emergency(context.Background(), "operator: pool errors")
 	require.NoError(t, err)
-	f.converged(migrate.Legacy, 2*time.Second)
+	f.inFallback(2 * time.Second)
 	recs, err := lead.m.Rollbacks(context.Background())
 	require.NoError(t, err)
 	require.Len(t, recs, 1)
