@@ -260,10 +260,10 @@
       if (typeof uPlot === "undefined") continue;
       if (!c.u) {
         const opts = Object.assign(size(c.plot), {
-          legend: { show: true },
+          legend: { show: true, live: false },
           cursor: { drag: { x: false, y: false } },
           scales: { x: { time: true }, y: { range: (u, lo, hi) => [Math.min(0, lo || 0), hi > 0 ? hi * 1.1 : 1] } },
-          series: [{ label: "time" }].concat(d.series.map(([, label, color]) => ({ label, stroke: color, width: 2, spanGaps: false, value: (u, v) => d.fmt(v) }))),
+          series: [{ label: "time" }].concat(d.series.map(([, label, color]) => ({ label, stroke: color, width: 2, spanGaps: false, points: { show: true, size: 3, fill: color }, value: (u, v) => d.fmt(v) }))),
           axes: [{}, { values: (u, vals) => vals.map((v) => d.fmt(v)), size: 70 }],
           hooks: { draw: [drawMarks(c)] },
         });
