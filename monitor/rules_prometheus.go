@@ -201,9 +201,9 @@ func PrometheusRules(rules []Rule, interval time.Duration) ([]byte, error) {
 		return nil, invalid("interval", interval, "> 0")
 	}
 	var b strings.Builder
-	b.WriteString("# Prometheus alerting rules rendered from the monitor's rule table\n")
-	b.WriteString("# by monitor.PrometheusRules (interval " + model.Duration(interval).String() + "). Do not edit: regenerate with\n")
-	b.WriteString("#   go run ./examples/server -print-alert-rules > examples/server/alert-rules.yml\n")
+	b.WriteString("# Prometheus alerting rules rendered by monitor.PrometheusRules from the\n")
+	b.WriteString("# monitor's rule table (collection interval " + model.Duration(interval).String() + "): change the rules in Go\n")
+	b.WriteString("# and render again rather than editing this file.\n")
 	b.WriteString("groups:\n  - name: " + PrometheusRulesGroup + "\n    rules:\n")
 	seen := map[string]string{}
 	for _, r := range rules {

@@ -29,11 +29,13 @@ const (
 	MaxDashboardMarks = 200
 )
 
-// dashboardRanges are the ranges the page offers, in its order.
-var dashboardRanges = []struct {
+type dashboardRange struct {
 	name string
 	d    time.Duration
-}{{"1h", time.Hour}, {"6h", 6 * time.Hour}, {"24h", 24 * time.Hour}, {"30d", 30 * 24 * time.Hour}}
+}
+
+// dashboardRanges are the ranges the page offers, in its order.
+var dashboardRanges = []dashboardRange{{"1h", time.Hour}, {"6h", 6 * time.Hour}, {"24h", 24 * time.Hour}, {"30d", 30 * 24 * time.Hour}}
 
 // DashboardMetrics are the series the dashboard charts, in its order.
 var DashboardMetrics = []monitor.Metric{
@@ -145,12 +147,7 @@ func (h *Handler) getSeries(w http.ResponseWriter, r *http.Request, _ string) {
 	if name == "" {
 		name = dashboardRanges[0].name
 	}
-	i := slices.IndexFunc(dashboardRanges, func(x struct {
-		name string
-		d    time.Duration
-	}) bool {
-		return x.name == name
-	})
+	i := slices.IndexFunc(dashboardRanges, func(x dashboardRange) bool { return x.name == name })
 	if i < 0 {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("range %q is not one of 1h, 6h, 24h, 30d", name))
 		return
