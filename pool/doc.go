@@ -134,10 +134,14 @@
 //   - Balancer picks within a department and chooses eviction victims,
 //     among at most 8 candidates each.
 //
-// A host callback that panics — the observer, a Predictor, Balancer, Warmer
-// or Sizer — is recovered, counted in Stats.CallbackPanics and logged at
-// error; the pool goes on with its default choice. Callbacks must not
-// block: a blocked Predictor holds up what is learned, not the tasks.
+// A host callback that panics — the observer, a Predictor (Observe or
+// WorkflowStats), Balancer, Warmer or Sizer — is recovered, counted in
+// Stats.CallbackPanics and logged at error; the pool goes on with its
+// default choice. A specialist's own panics are recovered too: in Start
+// (Stats.StartPanics, a failed start), Execute (Stats.Panics, the task's
+// error wraps ErrPanic) and Close (Stats.ClosePanics; the slot is given
+// back). Callbacks must not block: a blocked Predictor holds up what is
+// learned, not the tasks.
 //
 // # Measured, not modelled
 //
@@ -151,9 +155,11 @@
 //
 // New validates everything and starts the pool's goroutine, driven by the
 // injected clock (WithClock; tests use clock.NewMock()). Close stops
-// accepting, cancels the starts nobody waits for, waits for accepted tasks
-// and the starts they wait on (cancelling the rest if its context ends),
-// closes every instance, and leaves no goroutine behind. The pool logs only
+// accepting, cancels the starts nobody waits for (a context-honouring
+// pre-warm, or a start whose callers gave up, does not hold it), waits for
+// accepted tasks and the starts they wait on (cancelling the rest if its
+// context ends, and saying what was left), waits for every cancelled start
+// to return, closes every instance, and leaves no goroutine behind. The pool logs only
 // through WithLogger and has no global state.
 //
 // # Configuration

@@ -144,7 +144,8 @@ func ratio(a, b uint64) float64 {
 
 // Stats returns a snapshot. Maintenance due at the clock's current time
 // (cooling idle specialists) is applied first, so the snapshot never lags the
-// clock.
+// clock. The specialists' states, counts and memory are read under the
+// pool's slot lock: one view of the warm set (see Specialists).
 func (p *Pool) Stats() Stats {
 	p.maintain(p.clk.Now().UnixNano())
 	st := Stats{
@@ -236,11 +237,15 @@ func (p *Pool) Stats() Stats {
 }
 
 // Specialists exports every specialist's state, in the order of the specs
-// given to New. It is one consistent view of the warm set: read while no
-// slot is taken or given back, so the specialists warming, warm, active or
-// cooling are never more than the warm cap (nor their bytes more than the
-// budget). Scores are read just before, after every task so far and the
-// maintenance due at the clock's time.
+// given to New. Like Stats, each call is one consistent view of the warm
+// set: every specialist is read while the pool's slot lock is held, so no
+// slot is taken or given back meanwhile, and the specialists warming, warm,
+// active or cooling are never more than the warm cap, nor their Memory
+// (which includes a cooling instance's) more than the budget — unless
+// SetMaxWarm just lowered the cap. Summed over the export, the per
+// specialist counts equal Stats' when no task runs between the two calls;
+// two calls are two moments. Scores are read just before, after every task
+// so far and the maintenance due at the clock's time.
 func (p *Pool) Specialists() []SpecialistInfo {
 	nowN := p.clk.Now().UnixNano()
 	p.maintain(nowN) // what is due now is done: the export never lags the clock
