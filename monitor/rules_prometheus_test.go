@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -184,6 +185,17 @@ func TestPrometheusRulesUnderPromtool(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "rules.yml"), rules, 0o644))
 	out, err := exec.Command(tool, "check", "rules", filepath.Join(dir, "rules.yml")).CombinedOutput()
 	require.NoError(t, err, string(out))
+	// A host's rule on any metric renders as PromQL Prometheus accepts.
+	var every []Rule
+	for _, info := range Metrics() {
+		every = append(every, Rule{Name: "host_" + string(info.Name), Severity: SeverityInfo, Metric: info.Name, Op: AtMost, Threshold: 1.5, For: time.Minute, Message: "x"})
+	}
+	all, err := PrometheusRules(every, 15*time.Second)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "all.yml"), all, 0o644))
+	out, err = exec.Command(tool, "check", "rules", filepath.Join(dir, "all.yml")).CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.Contains(t, string(out), fmt.Sprintf("SUCCESS: %d rules found", len(every)))
 	// Memory usage 0.95 from 0m: pending, firing once held 2m. The
 	// rollback counter steps at 5m: firing at once. Response time 6 s
 	// (critical, 5 000 ms) from 0m. Warm hit ratio 0.5: no alert.
