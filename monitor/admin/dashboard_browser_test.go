@@ -165,16 +165,17 @@ func page[T any](t *testing.T, ctx context.Context, js string) T {
 }
 
 // until asks the page whether cond holds until it does, moving the mock
-// clock a second every fifth try (the event stream polls on it), and fails
-// after 1000 tries (a few ms each: the page's own work between them is
-// real time; the context's deadline is the last failsafe).
+// clock a second every fifth try for the first 30 s (the event stream
+// polls on it; one tick is enough), and fails after 3000 tries (a few ms
+// each: the page's own work between them is real time; the context's
+// deadline is the last failsafe).
 func (x *browserHost) until(t *testing.T, ctx context.Context, what, cond string) {
 	t.Helper()
-	for i := range 1000 {
+	for i := range 3000 {
 		if page[bool](t, ctx, cond) {
 			return
 		}
-		if i%5 == 4 {
+		if i%5 == 4 && i < 150 {
 			x.clk.Add(time.Second)
 		}
 	}
@@ -255,11 +256,11 @@ func differences(got pageFigures, st admin.Status, hist []migrate.Decision) []st
 
 // checkFigures waits (in real time, the clock still: the page refreshes
 // on the events already sent) until what the page shows equals what the
-// API answers, and fails naming the differences after 1000 looks.
+// API answers, and fails naming the differences after 3000 looks.
 func (x *browserHost) checkFigures(t *testing.T, ctx context.Context, srv *httptest.Server) {
 	t.Helper()
 	var diff []string
-	for range 1000 {
+	for range 3000 {
 		if diff = differences(page[pageFigures](t, ctx, figuresJS), apiStatus(t, srv), x.ctrl.History()); len(diff) == 0 {
 			return
 		}
@@ -408,7 +409,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	pageErr := `document.getElementById("chart-err").dataset.latest`
 	for i := 0; page[string](t, ctx, pageErr) != lastErr(); i++ {
-		if i == 1000 {
+		if i == 3000 {
 			t.Errorf("error-rate chart's latest %s, the monitor's %s; page series %s", page[string](t, ctx, pageErr), lastErr(),
 				page[string](t, ctx, `JSON.stringify(window.bumbaDashboard.state.series.values.error_rate.filter((v) => v !== null))`))
 			break
