@@ -462,6 +462,18 @@ func TestDashboardInBrowser(t *testing.T) {
 	must(t, os.WriteFile(out, png, 0o644))
 	t.Logf("screenshot: %s (%d bytes)", out, len(png))
 
+	// The range buttons: 30 days of 6-hour buckets, then back to the hour.
+	must(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#ranges button[data-range="30d"]`))))
+	x.until(t, ctx, "the 30-day range", `window.bumbaDashboard.state.series.range === "30d" && document.querySelector('#ranges button[data-range="30d"]').getAttribute("aria-checked") === "true"`)
+	if step := page[float64](t, ctx, `window.bumbaDashboard.state.series.stepMs`); step != float64((6 * time.Hour).Milliseconds()) {
+		t.Errorf("30-day step %v ms", step)
+	}
+	if n := page[int](t, ctx, `Number(document.getElementById("chart-lat").dataset.points)`); n < 1 || n > 2 {
+		t.Errorf("30 d: %d latency points, want the half hour in one or two 6-hour buckets", n)
+	}
+	must(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#ranges button[data-range="1h"]`))))
+	x.until(t, ctx, "the 1-hour range", `window.bumbaDashboard.state.series.range === "1h"`)
+
 	// An action without the token is refused on the page itself.
 	must(t, chromedp.Do(ctx, chromedp.Click(chromedp.ID("emergency"))))
 	x.until(t, ctx, "the token request", `document.getElementById("result").textContent.includes("token")`)
