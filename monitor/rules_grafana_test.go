@@ -87,7 +87,7 @@ func TestGrafanaDashboardQueriesExportedMetrics(t *testing.T) {
 	// The dashboard page's panels.
 	for _, want := range []string{"Status", "Health score", "Mode", "Hybrid percentage", "Warm / total specialists",
 		"Firing alerts", "Warm hit rate", "Memory: current vs baseline", "Latency: intelligent vs legacy",
-		"Error rate", "Queue depth", "Prediction accuracy"} {
+		"Error rate", "Queue depth", "Prediction accuracy", "Rollbacks"} {
 		assert.True(t, titles[want], "no panel %q", want)
 	}
 	var annotations []string
@@ -110,7 +110,7 @@ func TestGrafanaDashboardQueriesParse(t *testing.T) {
 	b.WriteString("groups:\n  - name: grafana\n    rules:\n")
 	n := 0
 	add := func(expr string) {
-		expr = strings.NewReplacer("$job", ".*", "$instance", ".*").Replace(expr)
+		expr = strings.NewReplacer("$job", ".*", "$instance", ".*", "$__rate_interval", "1m").Replace(expr)
 		fmt.Fprintf(&b, "      - record: grafana:query_%d\n        expr: %s\n", n, yamlString(expr))
 		n++
 	}
