@@ -157,9 +157,14 @@ func (h *Handler) getSeries(w http.ResponseWriter, r *http.Request, _ string) {
 
 // SeriesOver returns the dashboard's series over the span ending now
 // (name labels it): at most DashboardPoints buckets, none finer than the
-// monitor's interval.
+// monitor's interval. Without a monitor, or for a span shorter than one
+// interval, it has no bucket.
 func (h *Handler) SeriesOver(name string, span time.Duration) Series {
 	c := &h.cfg
+	if c.monitor == nil || span <= 0 {
+		now := c.clock.Now()
+		return Series{Range: name, From: now, To: now, Times: []float64{}, Values: map[monitor.Metric][]*float64{}, Marks: []Mark{}}
+	}
 	interval := monitor.DefaultInterval
 	if iv, ok := c.monitor.(intervalOf); ok {
 		interval = iv.Interval()

@@ -187,4 +187,10 @@ func TestDashboardSeriesRefusals(t *testing.T) {
 	if rec.Code != 501 {
 		t.Errorf("series without a monitor: %d", rec.Code)
 	}
+	if got := h.SeriesOver("1h", time.Hour); len(got.Times) != 0 || got.Values == nil || got.Marks == nil {
+		t.Errorf("SeriesOver without a monitor: %+v", got)
+	}
+	if got := s.h.SeriesOver("tiny", time.Second); len(got.Times) != 0 {
+		t.Errorf("a span under one interval has %d buckets", len(got.Times))
+	}
 }
