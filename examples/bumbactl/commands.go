@@ -440,15 +440,39 @@ func runRollbacks(ctx context.Context, e *env, args []string) error {
 		return e.printJSON(data)
 	}
 	tw := e.table()
-	fmt.Fprintln(tw, "ID\tKIND\tSTATUS\tTRIGGER\tSTARTED\tREASON")
+	fmt.Fprintln(tw, "ID\tKIND\tSTATUS\tVERIFIED\tTRIGGER\tSTARTED\tREASON")
 	for _, r := range out.Rollbacks {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", field(r, "id"), field(r, "kind"), field(r, "status"),
-			field(r, "trigger"), field(r, "startedAt", "started_at"), field(r, "reason"))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", field(r, "id"), field(r, "kind"), field(r, "status"),
+			verified(r), field(r, "trigger"), field(r, "startedAt", "started_at"), field(r, "reason"))
 	}
 	if len(out.Rollbacks) == 0 {
 		fmt.Fprintln(tw, "(none)")
 	}
 	return tw.Flush()
+}
+
+// verified says how a record's verification went (the seed's
+// verify-rollback): "passed", "FAILED: <checks>" or "pending".
+func verified(r map[string]any) string {
+	v, ok := r["verification"].(map[string]any)
+	if !ok {
+		return "pending"
+	}
+	if p, _ := v["passed"].(bool); p {
+		return "passed"
+	}
+	var failed []string
+	checks, _ := v["checks"].([]any)
+	for _, c := range checks {
+		if m, ok := c.(map[string]any); ok {
+			if p, _ := m["passed"].(bool); !p {
+				if s, _ := m["skipped"].(bool); !s {
+					failed = append(failed, field(m, "name"))
+				}
+			}
+		}
+	}
+	return "FAILED: " + strings.Join(failed, ", ")
 }
 
 func runAnalyze(ctx context.Context, e *env, args []string) error {

@@ -130,7 +130,7 @@ func TestActionsChangeTheHost(t *testing.T) {
 	if f.sys.Bridge.Mode() != bridge.ModeFallback {
 		t.Errorf("after the rollback: %v", f.sys.Bridge.Mode())
 	}
-	if out := f.ok("rollbacks"); !strings.Contains(out, id) || !strings.Contains(out, "emergency") {
+	if out := f.ok("rollbacks"); !strings.Contains(out, id) || !strings.Contains(out, "emergency") || !strings.Contains(out, "pending") {
 		t.Errorf("rollbacks:\n%s", out)
 	}
 	if out := f.ok("analyze", id); !strings.Contains(out, id) || !strings.Contains(out, "Production issue") {

@@ -489,3 +489,23 @@ func TestActionLimit(t *testing.T) {
 		t.Errorf("kept %+v", a)
 	}
 }
+
+// With a read authorizer every read route refuses a request without its
+// token, and the event stream too.
+func TestReadAuthorizerClosesEveryReadRoute(t *testing.T) {
+	s := newSystem(t, sysOpts{admin: []admin.Option{admin.WithReadAuthorizer(admin.BearerToken(token))}})
+	for _, r := range admin.Routes() {
+		if r.Mutating {
+			continue
+		}
+		path := strings.ReplaceAll(strings.ReplaceAll(r.Path, "{id}", "rb-x"), "{name}", "calls")
+		if rec := s.do("GET", path, "", nil); rec.code != http.StatusUnauthorized {
+			t.Errorf("GET %s without a token: %d", path, rec.code)
+		} else {
+			rec.errMsg(t)
+		}
+		if rec := s.do("GET", path, "nope", nil); rec.code != http.StatusForbidden {
+			t.Errorf("GET %s with a bad token: %d", path, rec.code)
+		}
+	}
+}
