@@ -62,9 +62,10 @@ func answer(cmd bridge.Command) string {
 }
 
 // NewFleet returns the catalogue's fake specialists on clk: a start takes
-// 300 ms to 1 s and allocates the specialist's memory; a task takes 20 ms.
+// 300 ms to 1 s and allocates the specialist's memory; a task takes 300 ms,
+// as long as on legacy.
 func NewFleet(clk clock.Clock) *pooltest.Fleet {
-	f := pooltest.New(clk, pooltest.WithExecuteLatency(20*time.Millisecond),
+	f := pooltest.New(clk, pooltest.WithExecuteLatency(300*time.Millisecond),
 		pooltest.WithHandler(func(_ context.Context, _ string, t pool.Task) (any, error) {
 			if cmd, ok := t.Payload.(bridge.Command); ok {
 				return answer(cmd), nil
@@ -79,10 +80,10 @@ func NewFleet(clk clock.Clock) *pooltest.Fleet {
 }
 
 // Legacy is the simulated legacy executor: every specialist resident,
-// 15 ms a command.
+// 300 ms a command.
 func Legacy(clk clock.Clock) bridge.Executor {
 	return bridge.ExecutorFunc(func(ctx context.Context, cmd bridge.Command) (bridge.Response, error) {
-		t := clk.Timer(15 * time.Millisecond)
+		t := clk.Timer(300 * time.Millisecond)
 		defer t.Stop()
 		select {
 		case <-t.C:
@@ -103,6 +104,7 @@ func Traffic(ctx context.Context, clk clock.Clock, b bridge.Executor, rate float
 	}
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	wfs := Workflows()
+	hot := []string{"api-architect", "react-lead", "code-reviewer", "qa-lead", "sre"}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 64) // at most 64 commands in flight
 	interval := time.Duration(float64(time.Second) / rate)
@@ -118,10 +120,19 @@ func Traffic(ctx context.Context, clk clock.Clock, b bridge.Executor, rate float
 		case <-ticker.C:
 		}
 		if len(queue) == 0 {
-			if rng.IntN(4) == 0 {
-				queue = []string{catalogue[rng.IntN(len(catalogue))].id}
-			} else {
-				queue = append(queue, wfs[rng.IntN(len(wfs))].Steps...)
+			// Mostly the feature and release workflows (a team's day),
+			// sometimes insight, sometimes a lone command for one of the
+			// busiest specialists: a workload with locality, as real ones
+			// have.
+			switch r := rng.IntN(10); {
+			case r < 5:
+				queue = append(queue, wfs[0].Steps...)
+			case r < 8:
+				queue = append(queue, wfs[1].Steps...)
+			case r < 9:
+				queue = append(queue, wfs[2].Steps...)
+			default:
+				queue = []string{hot[rng.IntN(len(hot))]}
 			}
 		}
 		id := queue[0]

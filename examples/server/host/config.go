@@ -47,7 +47,7 @@ func Vars() []Var {
 	return []Var{
 		{EnvIntelligent, "true", "use the intelligent pool at all; false keeps every command on legacy (Fallback) and runs no rollout"},
 		{pool.EnvMaxSpecialists, "0 (no cap)", "pool: most specialists accepted (seed maxSpecialists)"},
-		{pool.EnvMaxWarm, "20% of the specialists", "pool: warm cap (seed maxWarmSpecialists)"},
+		{pool.EnvMaxWarm, "5 (25% of the server's 20)", "pool: warm cap (seed maxWarmSpecialists)"},
 		{"BUMBA_POOL_WARMTHRESHOLD", "0.3", "pool: warm threshold, 0.2–0.6 with adaptive scaling (seed warmThreshold)"},
 		{"BUMBA_POOL_COOLDOWN", "45s", "pool: idle time before cooling; Go duration or ms (seed cooldownTime)"},
 		{"BUMBA_POOL_*", "", "every other pool setting (see go doc pool.OptionsFromEnv)"},

@@ -35,6 +35,11 @@ const (
 	MonitorSnapshotFile = "monitor.snap" // monitor.Monitor.Snapshot
 )
 
+// DefaultMaxWarm is the server's warm cap unless BUMBA_POOL_MAX_WARM says
+// otherwise: 25 % of its 20 specialists (most of a workflow), leaving the
+// memory efficiency above the gate's 70 %.
+const DefaultMaxWarm = 5
+
 // System is every object of a running host.
 type System struct {
 	Config    Config
@@ -89,7 +94,10 @@ func New(cfg Config, o Options) (*System, error) {
 	}()
 
 	s.Fleet = NewFleet(clk)
-	popts := append([]pool.Option{pool.WithClock(clk), pool.WithLogger(logger), pool.WithWorkflows(Workflows()...)}, cfg.PoolOptions...)
+	// The catalogue is small (20): DefaultMaxWarm, not 20 %; the
+	// environment's BUMBA_POOL_MAX_WARM overrides it.
+	popts := append([]pool.Option{pool.WithClock(clk), pool.WithLogger(logger), pool.WithWorkflows(Workflows()...),
+		pool.WithMaxWarm(DefaultMaxWarm)}, cfg.PoolOptions...)
 	var snapErr error
 	if !o.InMemory {
 		if data, err := os.ReadFile(filepath.Join(cfg.StateDir, PoolSnapshotFile)); err == nil {
@@ -109,7 +117,7 @@ func New(cfg Config, o Options) (*System, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bridge: %w", err)
 	}
-	bopts := []bridge.Option{bridge.WithClock(clk), bridge.WithLogger(logger)}
+	bopts := []bridge.Option{bridge.WithClock(clk), bridge.WithLogger(logger), bridge.WithShadowConcurrency(64)}
 	if !cfg.Intelligent {
 		bopts = append(bopts, bridge.WithMode(bridge.ModeFallback))
 	}
