@@ -619,11 +619,14 @@ type validation struct {
 	Source string   `json:"source"`
 	Valid  bool     `json:"valid"`
 	Errors []string `json:"errors"`
+	// Notes are the seed's keys this host has no setting for.
+	Notes []string `json:"notes"`
 }
 
 func runValidate(_ context.Context, e *env, args []string) error {
 	var lookup func(string) (string, bool)
 	var source string
+	var fileNotes []string
 	switch {
 	case *e.fromEnv && len(args) == 0:
 		lookup, source = e.lookup, "the environment"
@@ -632,11 +635,17 @@ func runValidate(_ context.Context, e *env, args []string) error {
 		if err != nil {
 			return usagef("%v", err)
 		}
-		l, err := host.ParseEnvFile(string(data))
-		if err != nil {
-			return report(e, validation{Source: args[0], Errors: splitErr(err)})
+		var notes []string
+		var l func(string) (string, bool)
+		if t := strings.TrimSpace(string(data)); strings.HasPrefix(t, "{") {
+			l, notes, err = host.ParseSeedConfig(data) // the seed's productionConfig as JSON
+		} else {
+			l, err = host.ParseEnvFile(string(data))
 		}
-		lookup, source = l, args[0]
+		if err != nil {
+			return report(e, validation{Source: args[0], Errors: splitErr(err), Notes: notes})
+		}
+		lookup, source, fileNotes = l, args[0], notes
 	default:
 		return usagef("give -env or one FILE")
 	}
@@ -644,7 +653,7 @@ func runValidate(_ context.Context, e *env, args []string) error {
 	if err == nil {
 		err = host.Validate(cfg)
 	}
-	v := validation{Source: source, Valid: err == nil, Errors: []string{}}
+	v := validation{Source: source, Valid: err == nil, Errors: []string{}, Notes: fileNotes}
 	if err != nil {
 		v.Errors = splitErr(err)
 	}
@@ -668,6 +677,9 @@ type invalidError struct{ n int }
 func (e *invalidError) Error() string { return fmt.Sprintf("%d bad setting(s)", e.n) }
 
 func report(e *env, v validation) error {
+	if v.Notes == nil {
+		v.Notes = []string{}
+	}
 	if e.o.json {
 		if v.Errors == nil {
 			v.Errors = []string{}
@@ -676,9 +688,13 @@ func report(e *env, v validation) error {
 		if err := e.printJSON(data); err != nil {
 			return err
 		}
-	} else if v.Valid {
-		fmt.Fprintf(e.stdout, "%s: valid (pool, bridge, monitor, rollout, rollback and admin all accept it)\n", v.Source)
 	} else {
+		for _, s := range v.Notes {
+			fmt.Fprintf(e.stdout, "%s: note: %s\n", v.Source, s)
+		}
+		if v.Valid {
+			fmt.Fprintf(e.stdout, "%s: valid (pool, bridge, monitor, rollout, rollback and admin all accept it)\n", v.Source)
+		}
 		for _, s := range v.Errors {
 			fmt.Fprintf(e.stdout, "%s: %s\n", v.Source, s)
 		}

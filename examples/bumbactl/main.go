@@ -46,8 +46,8 @@ Commands (the seed's scripts):
   report [-period 1h]               the metrics report (metrics-report --period=1h)
   alerts [-history]                 alerts pending and firing, or the ones that fired
   actions [-limit N]                the admin actions' audit record
-  validate-config [-env | FILE]     validate a configuration (the environment, or a KEY=VALUE file)
-                                    with every constructor, starting nothing
+  validate-config [-env | FILE]     validate a configuration with every constructor, starting nothing:
+                                    the environment, a KEY=VALUE file, or the seed's productionConfig as JSON
 
 Flags (before or after the command):
 `

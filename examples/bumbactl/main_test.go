@@ -277,3 +277,23 @@ func TestStatusWatch(t *testing.T) {
 		t.Errorf("watch: exit %d, %q, %q", code, w.b.String(), errOut.String())
 	}
 }
+
+func TestValidateSeedJSON(t *testing.T) {
+	f := newFixture(t)
+	dir := t.TempDir()
+	p := filepath.Join(dir, "production.json")
+	if err := os.WriteFile(p, []byte(`{"maxWarmSpecialists": 5, "cooldownTime": 45000, "warmThreshold": 0.3,
+		"fallbackThreshold": 0.8, "autoRollbackEnabled": true, "gracefulShutdown": true, "logLevel": "info"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out := f.ok("validate-config", p); !strings.Contains(out, "valid") || !strings.Contains(out, "note: gracefulShutdown") {
+		t.Errorf("seed JSON: %q", out)
+	}
+	if err := os.WriteFile(p, []byte(`{"warmThreshold": 0.9, "fallbackThreshold": 2, "turbo": true}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, code := f.run(nil, "validate-config", p)
+	if code != 1 || !strings.Contains(out, "turbo: unknown setting") {
+		t.Errorf("bad seed JSON: exit %d\n%s", code, out)
+	}
+}

@@ -51,6 +51,7 @@ func Vars() []Var {
 		{"BUMBA_POOL_WARMTHRESHOLD", "0.3", "pool: warm threshold, 0.2–0.6 with adaptive scaling (seed warmThreshold)"},
 		{"BUMBA_POOL_COOLDOWN", "45s", "pool: idle time before cooling; Go duration or ms (seed cooldownTime)"},
 		{"BUMBA_POOL_*", "", "every other pool setting (see go doc pool.OptionsFromEnv)"},
+		{EnvFallbackThreshold, "0.8", "the bridge falls back to legacy by itself below this success rate, in (0, 1] (seed fallbackThreshold)"},
 		{EnvMonitoring, "true", "run the monitor: health endpoint, alerts, /metrics, reports"},
 		{EnvAutoRollback, "true", "roll back automatically when a trigger fires (seed autoRollbackEnabled)"},
 		{EnvLogLevel, "info", "debug, info, warn or error"},
@@ -77,6 +78,9 @@ type Config struct {
 	TrafficRate         float64
 	Soak                time.Duration
 	Interval            time.Duration
+	// FallbackThreshold is the bridge's automatic-fallback success rate
+	// (0: the bridge's default, 0.8).
+	FallbackThreshold float64
 	// PoolOptions are the BUMBA_POOL_* settings.
 	PoolOptions []pool.Option
 	// PoolVars names the BUMBA_POOL_* variables that were set.
@@ -132,6 +136,17 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 			errs = append(errs, fmt.Errorf("%s=%q: not a rate from 0 to 10000 commands per second", EnvTrafficRate, v))
 		} else {
 			c.TrafficRate = r
+		}
+	}
+	if v, ok := lookup(EnvFallbackThreshold); ok && strings.TrimSpace(v) != "" {
+		x, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: not a number", EnvFallbackThreshold, v))
+		} else {
+			c.FallbackThreshold = x // its range is the bridge's to check
+			if x == 0 {
+				c.FallbackThreshold = -1 // 0 is out of range, not "unset"
+			}
 		}
 	}
 	durVar := func(name string, dst *time.Duration, lo, hi time.Duration) {

@@ -125,3 +125,39 @@ func TestNewAndClose(t *testing.T) {
 		t.Errorf("second Close: %v", err)
 	}
 }
+
+func TestSeedConfig(t *testing.T) {
+	l, ignored, err := host.ParseSeedConfig([]byte(`{
+		"maxSpecialists": 83, "maxWarmSpecialists": 5, "cooldownTime": 45000, "warmThreshold": 0.3,
+		"usageDecayRate": 0.02, "predictionWindow": 15, "priorityWeighting": true, "departmentBalance": true,
+		"workflowOptimization": true, "adaptiveScaling": true, "enterpriseMonitoring": true,
+		"enableBackwardCompatibility": true, "enableAutomaticFallback": true, "fallbackThreshold": 0.8,
+		"hybridPercentage": 100, "autoRollbackEnabled": true, "requireConfirmation": false,
+		"gracefulShutdown": true, "preserveData": true, "metricsCollectionInterval": 30000,
+		"healthCheckInterval": 60000, "metricsRetentionDays": 30, "verbose": true, "logLevel": "info"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ignored) != 8 {
+		t.Errorf("ignored %v", ignored)
+	}
+	c, err := host.FromEnv(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Interval != 30*time.Second || c.FallbackThreshold != 0.8 || c.RequireConfirmation || len(c.PoolVars) != 10 {
+		t.Errorf("config %+v", c)
+	}
+	if err := host.Validate(c); err != nil {
+		t.Errorf("the seed's production settings: %v", err)
+	}
+	_, _, err = host.ParseSeedConfig([]byte(`{"maxWarm": 5, "warmThreshold": [1]}`))
+	if err == nil || !strings.Contains(err.Error(), "maxWarm: unknown setting") || !strings.Contains(err.Error(), "warmThreshold") {
+		t.Errorf("bad keys: %v", err)
+	}
+	l, _, _ = host.ParseSeedConfig([]byte(`{"fallbackThreshold": 1.5}`))
+	c, _ = host.FromEnv(l)
+	if err := host.Validate(c); err == nil || !strings.Contains(err.Error(), "1.5") {
+		t.Errorf("fallbackThreshold 1.5: %v", err)
+	}
+}

@@ -121,6 +121,9 @@ func New(cfg Config, o Options) (*System, error) {
 	if !cfg.Intelligent {
 		bopts = append(bopts, bridge.WithMode(bridge.ModeFallback))
 	}
+	if cfg.FallbackThreshold != 0 {
+		bopts = append(bopts, bridge.WithFallbackThreshold(cfg.FallbackThreshold))
+	}
 	if s.Bridge, err = bridge.New(Legacy(clk), pe, bopts...); err != nil {
 		return nil, fmt.Errorf("bridge: %w", err)
 	}
