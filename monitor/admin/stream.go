@@ -118,6 +118,9 @@ func (h *Handler) getEvents(w http.ResponseWriter, r *http.Request, _ string) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return // the headers say it streams; HEAD has no body to stream
+	}
 
 	var buf bytes.Buffer
 	write := func(e streamEvent) bool {

@@ -155,3 +155,11 @@ func TestEventStreamFilter(t *testing.T) {
 	for range evs {
 	}
 }
+
+func TestEventStreamHead(t *testing.T) {
+	s := newSystem(t, sysOpts{})
+	rec := s.do("HEAD", admin.Base+"/events", "", nil)
+	if rec.code != 200 || rec.hdr.Get("Content-Type") != "text/event-stream" || len(rec.body) != 0 {
+		t.Errorf("HEAD: %d %q %q", rec.code, rec.hdr.Get("Content-Type"), rec.body)
+	}
+}
