@@ -509,3 +509,43 @@ func TestReadAuthorizerClosesEveryReadRoute(t *testing.T) {
 		}
 	}
 }
+
+// Every action route refuses each kind of bad request the same way, and
+// none of them changes anything.
+func TestEveryActionRouteRefuses(t *testing.T) {
+	s := newSystem(t, sysOpts{})
+	big := `{"reason":"` + strings.Repeat("x", admin.MaxBodyBytes) + `"}`
+	for _, r := range admin.Routes() {
+		if !r.Mutating {
+			continue
+		}
+		before := s.world()
+		for _, c := range []struct {
+			method, tok, body string
+			code              int
+		}{
+			{"POST", "", `{"reason":"x"}`, http.StatusUnauthorized},
+			{"POST", "bad", `{"reason":"x"}`, http.StatusForbidden},
+			{"POST", token, `{"reason":`, http.StatusBadRequest},
+			{"POST", token, `{"reason":"x","extra":1}`, http.StatusBadRequest},
+			{"POST", token, big, http.StatusRequestEntityTooLarge},
+			{"POST", token, `{}`, http.StatusBadRequest}, // no reason
+			{"GET", token, ``, http.StatusMethodNotAllowed},
+			{"PUT", token, `{"reason":"x"}`, http.StatusMethodNotAllowed},
+		} {
+			rec := s.do(c.method, r.Path, c.tok, c.body)
+			if rec.code != c.code {
+				t.Errorf("%s %s (token %q, body %.30q): %d, want %d: %s", c.method, r.Path, c.tok, c.body, rec.code, c.code, rec.body)
+				continue
+			}
+			msg := rec.errMsg(t)
+			if c.code == http.StatusBadRequest && strings.Contains(c.body, "extra") && !strings.Contains(msg, `"extra"`) {
+				t.Errorf("%s: %q does not name the unknown field", r.Path, msg)
+			}
+			if c.code == http.StatusMethodNotAllowed && rec.hdr.Get("Allow") != "POST" {
+				t.Errorf("%s %s: Allow %q", c.method, r.Path, rec.hdr.Get("Allow"))
+			}
+		}
+		s.unchanged(before, "bad requests to "+r.Path)
+	}
+}
