@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -37,36 +36,10 @@ func TestEndToEnd(t *testing.T) {
 	state := filepath.Join(dir, "state")
 	const token = "e2e-token"
 
-	srv := exec.Command(server)
-	srv.Env = append(os.Environ(), "BUMBA_ADMIN_ADDR=127.0.0.1:0", "BUMBA_ADMIN_TOKEN="+token,
+	env := append(os.Environ(), "BUMBA_ADMIN_ADDR=127.0.0.1:0", "BUMBA_ADMIN_TOKEN="+token,
 		"BUMBA_STATE_DIR="+state, "BUMBA_METRICS_INTERVAL=1s", "BUMBA_TRAFFIC_RATE=100", "BUMBA_LOG_LEVEL=warn")
-	stdout, err := srv.StdoutPipe()
-	must(t, err)
 	stderr := &syncBuf{}
-	srv.Stderr = stderr
-	must(t, srv.Start())
-	exited := make(chan error, 1)
-	go func() { exited <- srv.Wait() }()
-	defer func() {
-		if srv.ProcessState == nil {
-			_ = srv.Process.Kill()
-			<-exited
-		}
-	}()
-	lines := bufio.NewScanner(stdout)
-	if !lines.Scan() {
-		t.Fatalf("the server printed nothing; stderr:\n%s", stderr.String())
-	}
-	first := lines.Text()
-	f := strings.Fields(first)
-	if len(f) < 3 || !strings.HasPrefix(f[2], "http://127.0.0.1:") {
-		t.Fatalf("first line %q does not say where it listens", first)
-	}
-	url := f[2]
-	go func() {
-		for lines.Scan() {
-		}
-	}()
+	srv, url, rest, exited := start(t, server, env, stderr)
 
 	// ctl runs bumbactl and returns its stdout, stderr and exit code.
 	ctl1 := func(env []string, args ...string) (string, string, int) {
@@ -198,6 +171,9 @@ func TestEndToEnd(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatalf("the server did not exit after SIGTERM; stderr:\n%s", stderr.String())
 	}
+	if last := rest.String(); !strings.Contains(last, "closed, 0 resident") {
+		t.Errorf("the server's last words: %q", last)
+	}
 	data, err := os.ReadFile(filepath.Join(state, "state.json"))
 	must(t, err)
 	if !strings.Contains(string(data), id) {
@@ -210,29 +186,8 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// A restart restores it: the rollback is still there.
-	again := exec.Command(server)
-	again.Env = srv.Env
-	stdout2, err := again.StdoutPipe()
-	must(t, err)
-	again.Stderr = stderr
-	must(t, again.Start())
-	exited2 := make(chan error, 1)
-	go func() { exited2 <- again.Wait() }()
-	defer func() {
-		if again.ProcessState == nil {
-			_ = again.Process.Kill()
-			<-exited2
-		}
-	}()
-	lines2 := bufio.NewScanner(stdout2)
-	if !lines2.Scan() {
-		t.Fatalf("the restarted server printed nothing; stderr:\n%s", stderr.String())
-	}
-	url = strings.Fields(lines2.Text())[2]
-	go func() {
-		for lines2.Scan() {
-		}
-	}()
+	again, url2, _, exited2 := start(t, server, env, stderr)
+	url = url2
 	var rec struct {
 		ID string `json:"id"`
 	}
@@ -255,18 +210,61 @@ func TestEndToEnd(t *testing.T) {
 type syncBuf struct {
 	mu sync.Mutex
 	b  strings.Builder
+	// first, if not nil, gets the first line once it is complete.
+	first chan string
+	sent  bool
 }
 
 func (s *syncBuf) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.b.Write(p)
+	n, err := s.b.Write(p)
+	if s.first != nil && !s.sent {
+		if line, _, ok := strings.Cut(s.b.String(), "\n"); ok {
+			s.first <- line
+			s.sent = true
+		}
+	}
+	return n, err
 }
 
 func (s *syncBuf) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// start starts the server and returns where it listens (its first line of
+// output), its output and its exit. The process is killed at the end of the
+// test if it still runs.
+func start(t *testing.T, bin string, env []string, stderr *syncBuf) (*exec.Cmd, string, *syncBuf, chan error) {
+	t.Helper()
+	cmd := exec.Command(bin)
+	cmd.Env = env
+	out := &syncBuf{first: make(chan string, 1)}
+	cmd.Stdout, cmd.Stderr = out, stderr
+	must(t, cmd.Start())
+	exited := make(chan error, 1)
+	done := make(chan struct{})
+	go func() { exited <- cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill() // harmless once it has exited
+		<-done
+	})
+	var first string
+	select {
+	case first = <-out.first:
+	case err := <-exited:
+		exited <- err
+		t.Fatalf("the server exited at start (%v); stderr:\n%s", err, stderr.String())
+	case <-time.After(15 * time.Second):
+		t.Fatalf("the server printed nothing; stderr:\n%s", stderr.String())
+	}
+	f := strings.Fields(first)
+	if len(f) < 3 || !strings.HasPrefix(f[2], "http://127.0.0.1:") {
+		t.Fatalf("first line %q does not say where it listens", first)
+	}
+	return cmd, f[2], out, exited
 }
 
 func must(t *testing.T, err error) {

@@ -165,7 +165,14 @@ func run(args []string, lookup func(string) (string, bool), stdout, stderr io.Wr
 	if err := closeAll(sys, *drain, logger); err != nil {
 		code = 1
 	}
+	c := sys.Fleet.Counts()
+	if c.Resident != 0 || c.Violations != 0 {
+		logger.Error("ERROR specialists left behind", "resident", c.Resident, "violations", c.Violations)
+		code = 1
+	}
 	logger.Info("state saved; every specialist closed", "files", files)
+	fmt.Fprintf(stdout, "stopped: state saved in %s; %d instances started, %d closed, %d resident\n",
+		cfg.StateDir, c.Instances, c.Closes, c.Resident)
 	return code
 }
 
