@@ -47,6 +47,7 @@
 //	GET     /admin/v1/metrics                     {"metrics": [monitor.MetricInfo…]}
 //	GET     /admin/v1/metrics/{name}?period=1h    monitor.Summary of one metric over the period (or &from=&to= RFC 3339)
 //	GET     /admin/v1/actions                     {"actions": [Action…]} the audit record, oldest first; ?limit=N
+//	GET     /admin/v1/routes                      {"routes": [Route…]} this table
 //	GET     /admin/v1/events                      text/event-stream: events hello, sample, alert, transition,
 //	                                              decision, rollback, action (data: one JSON object); ?types=a,b filters
 //	POST    /admin/v1/mode                        {"mode": "shadow|hybrid|full|fallback", "reason"}
