@@ -121,3 +121,27 @@ func (c *countingInst) Execute(context.Context, pool.Task) (pool.Result, error) 
 	return pool.Result{}, errors.New("unused")
 }
 func (c *countingInst) Close() error { c.closes.Add(1); return nil }
+
+// A Warm call waits for its start: Close does not cancel it, and returns
+// once it has finished.
+func TestCloseLetsAWarmCallFinish(t *testing.T) {
+	f := newFake(t)
+	p, err := pool.New(f.specs(2, 2), pool.WithClock(f.clk), pool.WithMaxWarm(2), pool.WithPredictor(noPrediction{}))
+	require.NoError(t, err)
+	gate := f.gate("s0")
+	warmed := make(chan error, 1)
+	go func() { warmed <- p.Warm(context.Background(), "s0") }()
+	<-f.startCh
+	closed := make(chan error, 1)
+	go func() { closed <- p.Close(context.Background()) }()
+	for {
+		if _, err := p.Execute(context.Background(), pool.Task{Specialist: "s1"}); errors.Is(err, pool.ErrClosed) {
+			break // Close has begun
+		}
+		waitForSchedule()
+	}
+	close(gate)
+	require.NoError(t, <-warmed, "the start Warm waited for was not cancelled")
+	require.NoError(t, <-closed)
+	assert.Equal(t, 1, f.closesOf("s0"))
+}

@@ -144,7 +144,8 @@ func ratio(a, b uint64) float64 {
 
 // Stats returns a snapshot. Maintenance due at the clock's current time
 // (cooling idle specialists) is applied first, so the snapshot never lags the
-// clock. The specialists' states, counts and memory are read under the
+// clock; a cooling it does runs that instance's Close on the caller's
+// goroutine, as Maintain does (the pool's own goroutine usually has). The specialists' states, counts and memory are read under the
 // pool's slot lock: one view of the warm set (see Specialists).
 func (p *Pool) Stats() Stats {
 	p.maintain(p.clk.Now().UnixNano())
