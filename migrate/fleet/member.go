@@ -484,11 +484,13 @@ func (m *Member) watchLoop(rev int64) {
 				m.setErr(fmt.Errorf("fleet: watch routing: %w", err))
 				break
 			}
-			for _, ev := range resp.Events {
+			// a burst of changes is followed to its newest routing only
+			for i := len(resp.Events) - 1; i >= 0; i-- {
+				ev := resp.Events[i]
 				if ev.Type != clientv3.EventTypePut {
 					continue
 				}
-				rev = ev.Kv.ModRevision
+				rev = max(rev, ev.Kv.ModRevision)
 				var rec RoutingRecord
 				if err := decode(string(ev.Kv.Key), ev.Kv.Value, &rec); err != nil {
 					m.log.Error("fleet: ERROR routing record", "error", err)
@@ -496,6 +498,7 @@ func (m *Member) watchLoop(rev int64) {
 				}
 				m.store.observe(rec.Routing, ev.Kv.ModRevision)
 				m.follow(rec.Routing, ev.Kv.ModRevision, rec.Rollback)
+				break
 			}
 		}
 		if m.runCtx.Err() == nil {
