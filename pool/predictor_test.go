@@ -1,6 +1,7 @@
 package pool_test
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -216,15 +217,29 @@ func TestWastedPrewarmLowersAccuracy(t *testing.T) {
 // prediction: the Warmer is never asked to start it.
 func TestPrewarmDoesNotEvictMoreValuableSpecialist(t *testing.T) {
 	f := newFake(t)
-	pred := &fixedPredictor{preds: map[string][]pool.Prediction{"s0": {{ID: "s1", Probability: 0.35}}}}
+	pred := &fixedPredictor{preds: map[string][]pool.Prediction{}}
 	p := f.newPool(f.specs(3, 1), pool.WithMaxWarm(2), pool.WithPredictor(pred),
 		pool.WithCooldown(time.Hour), pool.WithAdaptiveScaling(false))
 	for range 5 {
 		run(t, p, "s2") // s2: score ≈ 0.95, more than s1's 0.35
 	}
-	// s0 takes the second slot; the prediction for s1 would need s2's.
+	// s0 takes the second slot (before any prediction: a task is seen
+	// before its start reserves, so a pre-warm could otherwise take it
+	// first) and is busy while the prediction for s1 comes: it would need
+	// s2's slot.
 	run(t, p, "s0")
+	pred.set("s0", []pool.Prediction{{ID: "s1", Probability: 0.35}})
+	release := make(chan struct{})
+	f.setExec("s0", func(context.Context, pool.Task) (pool.Result, error) {
+		<-release
+		return pool.Result{}, nil
+	})
+	busy := make(chan pool.Result, 1)
+	go func() { busy <- run(t, p, "s0") }()
 	e := f.waitEvent(pool.EventPrewarmDeclined, "s1")
+	close(release)
+	<-busy
+	f.setExec("s0", nil)
 	assert.Contains(t, e.Reason, "not worth")
 	assert.Equal(t, pool.StateWarm, stateOf(p, "s2"))
 	assert.Equal(t, pool.StateCold, stateOf(p, "s1"))

@@ -148,12 +148,14 @@ func TestCallersCancellationIsNotATaskError(t *testing.T) {
 	f := newFake(t)
 	p := f.newPool(f.specs(2, 2), pool.WithPredictor(noPrediction{}))
 	run(t, p, "s0")
+	entered := make(chan struct{}, 2)
 	f.setExec("s0", func(ctx context.Context, _ pool.Task) (pool.Result, error) {
+		entered <- struct{}{}
 		<-ctx.Done()
 		return pool.Result{}, errors.New("aborted") // not ctx.Err()
 	})
 	ctx, cancel := context.WithCancel(context.Background())
-	go cancel()
+	go func() { <-entered; cancel() }() // while it executes
 	_, err := p.Execute(ctx, pool.Task{Specialist: "s0"})
 	require.Error(t, err)
 	dctx, dcancel := context.WithTimeout(context.Background(), time.Millisecond)
@@ -178,7 +180,11 @@ func TestCallersCancellationIsNotATaskError(t *testing.T) {
 	assert.Equal(t, uint64(1), st.TaskErrors)
 	assert.Equal(t, uint64(3), st.Canceled)
 	assert.Equal(t, st.Tasks, st.WarmHits+st.Misses)
-	assert.Equal(t, uint64(3), infoOf(p, "s0").Canceled+infoOf(p, "s1").Canceled)
+	// The 1 ms deadline may end before Execute looks: then it is counted
+	// in Stats.Canceled but not against s0.
+	perSpecialist := infoOf(p, "s0").Canceled + infoOf(p, "s1").Canceled
+	assert.GreaterOrEqual(t, perSpecialist, uint64(2))
+	assert.LessOrEqual(t, perSpecialist, uint64(3))
 }
 
 // A task whose context ends while its specialist's start waits for a slot
