@@ -16,7 +16,13 @@ import (
 func (p *Pool) loop() {
 	defer close(p.loopDone)
 	timer := p.clk.Timer(p.cfg.maintenance)
-	defer timer.Stop()
+	defer func() {
+		select { // see below: a mock timer may be blocked sending
+		case <-timer.C:
+		default:
+		}
+		timer.Stop()
+	}()
 	due := false // the timer fired: deadlines are due
 	next := p.clk.Now().UnixNano() + int64(p.cfg.maintenance)
 	for {
@@ -54,8 +60,19 @@ func (p *Pool) loop() {
 			p.parked.Store(false)
 			continue
 		}
-		// A mock clock's timer sends while holding the clock's lock, so
-		// the channel must be empty whenever the timer is armed.
+		// A mock clock's timer sends while holding the clock's lock, and
+		// one that fires as it is being stopped and re-armed can leave its
+		// channel full while armed: its next send then blocks holding the
+		// lock, and any clock call here would deadlock. So the channel is
+		// emptied before every clock call (a value found means the timer
+		// fired: maintenance is due) and the timer stopped only then.
+		select {
+		case <-timer.C:
+			due = true
+			p.parked.Store(false)
+			continue
+		default:
+		}
 		timer.Stop()
 		select {
 		case <-timer.C:
@@ -64,6 +81,11 @@ func (p *Pool) loop() {
 		timer.Reset(time.Duration(max(next-now, int64(time.Millisecond))))
 		select {
 		case <-p.wake:
+			select {
+			case <-timer.C:
+				due = true
+			default:
+			}
 		case <-timer.C:
 			due = true
 		case <-p.stop:
