@@ -230,11 +230,13 @@ func runPool(p *prepared, cfg Config, name string, setup poolSetup) (Result, err
 			progress(i)
 		}
 	}
-	st := pl.Stats()
 	clk.Set(origin.Add(p.span))
 	if err := pl.Close(ctx); err != nil {
 		return Result{}, err
 	}
+	// Read after Close: every pre-warm is then decided (used, or wasted
+	// when it cooled), whatever maintenance was still under way before.
+	st := pl.Stats()
 	mu.Lock()
 	l.finish()
 	res := l.result(name)
