@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/bumba/pooling/examples/server/host"
+	"github.com/bumba/pooling/monitor"
 )
 
 func main() {
@@ -63,6 +64,7 @@ func run(args []string, lookup func(string) (string, bool), stdout, stderr io.Wr
 	stateDir := fs.String("state", def.StateDir, "state directory (overrides "+host.EnvStateDir+")")
 	rate := fs.Float64("rate", def.TrafficRate, "simulated commands per second (overrides "+host.EnvTrafficRate+")")
 	drain := fs.Duration("drain", 10*time.Second, "how long shutdown waits for requests and tasks in flight")
+	printRules := fs.Bool("print-alert-rules", false, "print the monitor's alert rules as a Prometheus rules file (at "+host.EnvInterval+") and exit")
 	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -91,6 +93,15 @@ func run(args []string, lookup func(string) (string, bool), stdout, stderr io.Wr
 			cfg.TrafficRate = *rate
 		}
 	})
+	if *printRules {
+		out, err := monitor.PrometheusRules(monitor.DefaultRules(), cfg.Interval)
+		if err != nil {
+			fmt.Fprintf(stderr, "server: %v\n", err)
+			return 1
+		}
+		stdout.Write(out)
+		return 0
+	}
 	if cfg.TrafficRate < 0 {
 		fmt.Fprintf(stderr, "server: -rate %g must not be negative\n", cfg.TrafficRate)
 		return 2

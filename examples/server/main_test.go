@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"os"
 	"strings"
 	"testing"
 
@@ -42,5 +44,20 @@ func TestBadUsageExits2(t *testing.T) {
 	}
 	if code := run(nil, bad, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "BUMBA_AUTO_ROLLBACK") {
 		t.Errorf("bad variable: exit %d, %q", code, errOut.String())
+	}
+}
+
+// -print-alert-rules prints the committed alert-rules.yml at the defaults.
+func TestPrintAlertRulesIsTheCommittedFile(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run([]string{"-print-alert-rules"}, noEnv, &out, &errOut); code != 0 {
+		t.Fatalf("-print-alert-rules: exit %d: %s", code, errOut.String())
+	}
+	want, err := os.ReadFile("alert-rules.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out.Bytes(), want) {
+		t.Fatalf("-print-alert-rules differs from alert-rules.yml (regenerate: go run ./examples/server -print-alert-rules > examples/server/alert-rules.yml)")
 	}
 }
