@@ -343,23 +343,23 @@ func (p *Pool) Warm(ctx context.Context, ids ...string) error {
 	}
 	defer p.tasksWG.Done()
 	reqs := make([]WarmRequest, 0, len(ids))
+	ss := make([]*specialist, 0, len(ids))
 	for _, id := range ids {
 		s := p.byID[id]
 		if s == nil {
 			return fmt.Errorf("pool: warm %q: %w", id, ErrUnknownSpecialist)
 		}
 		reqs = append(reqs, WarmRequest{ID: id, Start: s.startFn})
+		ss = append(ss, s)
 	}
 	// Its starts are waited for: Close does not cancel them.
-	for _, r := range reqs {
-		s := p.byID[r.ID]
+	for _, s := range ss {
 		s.mu.Lock()
 		s.warmers++
 		s.mu.Unlock()
 	}
 	defer func() {
-		for _, r := range reqs {
-			s := p.byID[r.ID]
+		for _, s := range ss {
 			s.mu.Lock()
 			s.warmers--
 			if p.closed.Load() && s.unwanted() && s.cancelStart != nil {

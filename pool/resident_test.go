@@ -186,33 +186,3 @@ func TestCallersCancellationIsNotATaskError(t *testing.T) {
 	assert.GreaterOrEqual(t, perSpecialist, uint64(2))
 	assert.LessOrEqual(t, perSpecialist, uint64(3))
 }
-
-// A task whose context ends while its specialist's start waits for a slot
-// held by busy specialists gets ErrNoCapacity, with its context's error.
-func TestNoCapacityWhenEverySlotIsBusy(t *testing.T) {
-	f := newFake(t)
-	p := f.newPool(f.specs(2, 1), pool.WithMaxWarm(1), pool.WithPredictor(noPrediction{}))
-	release := make(chan struct{})
-	entered := make(chan struct{})
-	f.setExec("s0", func(context.Context, pool.Task) (pool.Result, error) {
-		close(entered)
-		<-release
-		return pool.Result{}, nil
-	})
-	busy := make(chan error, 1)
-	go func() { _, err := p.Execute(context.Background(), pool.Task{Specialist: "s0"}); busy <- err }()
-	<-entered
-	ctx, cancel := context.WithCancel(context.Background())
-	waiting := make(chan error, 1)
-	go func() { _, err := p.Execute(ctx, pool.Task{Specialist: "s1"}); waiting <- err }()
-	for !infoOf(p, "s1").WaitingForSlot {
-		waitForSchedule()
-	}
-	cancel()
-	err := <-waiting
-	assert.ErrorIs(t, err, pool.ErrNoCapacity)
-	assert.ErrorIs(t, err, context.Canceled)
-	close(release)
-	require.NoError(t, <-busy)
-	assert.Equal(t, uint64(1), p.Stats().Canceled)
-}

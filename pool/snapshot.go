@@ -49,11 +49,10 @@ var snapshotMagic = [8]byte{'B', 'U', 'M', 'B', 'A', 'P', 'O', 'L'}
 // a decimal index and a time offset per task, and each ID once.
 func snapshotBound(n int) int64 { return 64<<10 + 48*HistoryTasks + 512*int64(n) }
 
-// snapshotDoc is the payload. Times are microseconds: an offset per task
-// from StartUnixUs keeps the file small and whole.
+// snapshotDoc is the payload (its version is the envelope's). Times are
+// microseconds: an offset per task from StartUnixUs keeps the file small
+// and whole.
 type snapshotDoc struct {
-	Version     int      `json:"version"`
-	TakenUnixUs int64    `json:"takenUnixUs"`
 	Specialists []string `json:"specialists"`
 	Warm        []string `json:"warm"`
 	StartUnixUs int64    `json:"startUnixUs"`
@@ -93,8 +92,7 @@ func (h *history) each(fn func(idx int32, at int64)) {
 // under the policy's lock; a host calls it at shutdown (before Close) or
 // periodically.
 func (p *Pool) Snapshot(w io.Writer) error {
-	doc := snapshotDoc{Version: SnapshotVersion, TakenUnixUs: p.clk.Now().UnixMicro(),
-		Specialists: make([]string, len(p.list)), Warm: []string{}}
+	doc := snapshotDoc{Specialists: make([]string, len(p.list)), Warm: []string{}}
 	for i, s := range p.list {
 		doc.Specialists[i] = s.spec.ID
 	}
@@ -185,9 +183,6 @@ func (p *Pool) readSnapshot(r io.Reader) (*snapshotDoc, error) {
 	if err := dec.Decode(&doc); err != nil {
 		return nil, fmt.Errorf("pool: snapshot: payload: %w: %w", err, ErrSnapshot)
 	}
-	if doc.Version != SnapshotVersion {
-		return nil, fmt.Errorf("pool: snapshot: payload version %d: this build reads %d: %w", doc.Version, SnapshotVersion, ErrSnapshot)
-	}
 	if err := p.sameSpecialists(doc.Specialists); err != nil {
 		return nil, err
 	}
@@ -238,8 +233,12 @@ func (p *Pool) sameSpecialists(ids []string) error {
 // as if they had just run, before the pool's goroutine starts. Predictions
 // are ignored: nothing is pre-warmed for the past.
 func (p *Pool) replay(doc *snapshotDoc) {
+	byIndex := make([]*specialist, len(doc.Specialists)) // the snapshot's order may not be the pool's
+	for i, id := range doc.Specialists {
+		byIndex[i] = p.byID[id]
+	}
 	for i, k := range doc.Tasks {
-		s := p.byID[doc.Specialists[k]]
+		s := byIndex[k]
 		at := (doc.StartUnixUs + doc.OffsetsUs[i]) * 1e3
 		p.model.Access(s.idx, at, s.weight)
 		p.hist.add(s.idx, at)

@@ -70,6 +70,9 @@ func TestConcurrentTrafficKeepsTheCap(t *testing.T) {
 	assert.Equal(t, starts, closes, "every instance started was closed exactly once")
 }
 
+// A task whose context ends while its specialist's start waits for a slot
+// held by busy specialists gets ErrNoCapacity, with its context's error; the
+// start goes on.
 func TestCancelWhileWaitingForASlot(t *testing.T) {
 	f := newFake(t)
 	p := f.newPool(f.specs(2, 1), pool.WithMaxWarm(1), pool.WithPredictor(noPrediction{}))
@@ -86,14 +89,18 @@ func TestCancelWhileWaitingForASlot(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	waiting := make(chan error)
 	go func() { _, err := p.Execute(ctx, pool.Task{Specialist: "s1"}); waiting <- err }()
-	for p.Stats().QueueDepth != 1 {
+	for p.Stats().QueueDepth != 1 || !infoOf(p, "s1").WaitingForSlot {
 		waitForSchedule()
 	}
 	cancel()
-	assert.ErrorIs(t, <-waiting, context.Canceled)
+	// Its context ended while every slot was held by a busy specialist.
+	err := <-waiting
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.ErrorIs(t, err, pool.ErrNoCapacity)
 	assert.Equal(t, pool.StateActive, stateOf(p, "s0"), "the busy specialist was not touched")
 	close(release)
 	require.NoError(t, <-busy)
+	assert.Equal(t, uint64(1), p.Stats().Canceled)
 	// The abandoned start still completes once the slot frees.
 	f.waitEvent(pool.EventStarted, "s1")
 	assert.Equal(t, pool.StateWarm, stateOf(p, "s1"))
