@@ -52,4 +52,3 @@ func TestRestartLoss(t *testing.T) {
 		require.LessOrEqual(t, r.RestoredLoss, 0.01, name)
 	}
 }
-
