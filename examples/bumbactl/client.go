@@ -88,14 +88,21 @@ func (c *client) do(ctx context.Context, method, path string, body any, accept s
 }
 
 func (c *client) get(ctx context.Context, path string, v any) ([]byte, error) {
-	data, _, err := c.do(ctx, http.MethodGet, path, nil, "application/json")
-	if err != nil {
-		return nil, err
+	return c.call(ctx, http.MethodGet, path, nil, v)
+}
+
+func (c *client) post(ctx context.Context, path string, body any, v any) ([]byte, error) {
+	return c.call(ctx, http.MethodPost, path, body, v)
+}
+
+// call sends a JSON request and decodes the JSON answer into v (unless nil).
+func (c *client) call(ctx context.Context, method, path string, body, v any) ([]byte, error) {
+	data, _, err := c.do(ctx, method, path, body, "application/json")
+	if err != nil || v == nil {
+		return data, err
 	}
-	if v != nil {
-		if err := json.Unmarshal(data, v); err != nil {
-			return nil, fmt.Errorf("the server's answer to %s is not what bumbactl expects: %v", path, err)
-		}
+	if err := json.Unmarshal(data, v); err != nil {
+		return nil, fmt.Errorf("the server's answer to %s is not what bumbactl expects: %v", path, err)
 	}
 	return data, nil
 }
@@ -103,17 +110,4 @@ func (c *client) get(ctx context.Context, path string, v any) ([]byte, error) {
 func (c *client) getText(ctx context.Context, path string) (string, error) {
 	data, _, err := c.do(ctx, http.MethodGet, path, nil, "text/plain")
 	return string(data), err
-}
-
-func (c *client) post(ctx context.Context, path string, body any, v any) ([]byte, error) {
-	data, _, err := c.do(ctx, http.MethodPost, path, body, "application/json")
-	if err != nil {
-		return nil, err
-	}
-	if v != nil {
-		if err := json.Unmarshal(data, v); err != nil {
-			return nil, fmt.Errorf("the server's answer to %s is not what bumbactl expects: %v", path, err)
-		}
-	}
-	return data, nil
 }

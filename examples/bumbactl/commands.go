@@ -96,6 +96,20 @@ func (e *env) printJSON(data []byte) error {
 	return enc.Encode(v)
 }
 
+// read GETs path: with -json it prints the answer and reports printed;
+// otherwise it decodes the answer into v for the caller's table.
+func (e *env) read(ctx context.Context, path string, v any) (printed bool, err error) {
+	if e.o.json {
+		data, err := e.c.get(ctx, path, nil)
+		if err != nil {
+			return true, err
+		}
+		return true, e.printJSON(data)
+	}
+	_, err = e.c.get(ctx, path, v)
+	return false, err
+}
+
 func (e *env) table() *tabwriter.Writer { return tabwriter.NewWriter(e.stdout, 0, 2, 2, ' ', 0) }
 
 func (e *env) needReason() (string, error) {
@@ -120,12 +134,8 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	}
 	once := func() error {
 		var st admin.Status
-		data, err := e.c.get(ctx, "/status", &st)
-		if err != nil {
+		if printed, err := e.read(ctx, "/status", &st); printed || err != nil {
 			return err
-		}
-		if e.o.json {
-			return e.printJSON(data)
 		}
 		writeStatus(e.stdout, st)
 		return nil
@@ -242,12 +252,8 @@ func runHealth(ctx context.Context, e *env, args []string) error {
 			HasData bool    `json:"hasData"`
 		} `json:"components"`
 	}
-	data, err := e.c.get(ctx, "/health", &h)
-	if err != nil {
+	if printed, err := e.read(ctx, "/health", &h); printed || err != nil {
 		return err
-	}
-	if e.o.json {
-		return e.printJSON(data)
 	}
 	tw := e.table()
 	fmt.Fprintf(tw, "%s\tscore %.1f\t%d alerts\n", h.Status, h.Score, h.Alerts)
@@ -432,12 +438,8 @@ func runRollbacks(ctx context.Context, e *env, args []string) error {
 	var out struct {
 		Rollbacks []map[string]any `json:"rollbacks"`
 	}
-	data, err := e.c.get(ctx, "/rollbacks"+q, &out)
-	if err != nil {
+	if printed, err := e.read(ctx, "/rollbacks"+q, &out); printed || err != nil {
 		return err
-	}
-	if e.o.json {
-		return e.printJSON(data)
 	}
 	tw := e.table()
 	fmt.Fprintln(tw, "ID\tKIND\tSTATUS\tVERIFIED\tTRIGGER\tSTARTED\tREASON")
@@ -481,11 +483,8 @@ func runAnalyze(ctx context.Context, e *env, args []string) error {
 	}
 	path := "/rollbacks/" + url.PathEscape(args[0]) + "/analysis"
 	if e.o.json {
-		data, err := e.c.get(ctx, path, nil)
-		if err != nil {
-			return err
-		}
-		return e.printJSON(data)
+		_, err := e.read(ctx, path, nil)
+		return err
 	}
 	txt, err := e.c.getText(ctx, path+"?format=text")
 	if err != nil {
@@ -516,12 +515,8 @@ func runSpecialists(ctx context.Context, e *env, args []string) error {
 			LastError  string  `json:"lastError"`
 		} `json:"specialists"`
 	}
-	data, err := e.c.get(ctx, "/specialists", &out)
-	if err != nil {
+	if printed, err := e.read(ctx, "/specialists", &out); printed || err != nil {
 		return err
-	}
-	if e.o.json {
-		return e.printJSON(data)
 	}
 	tw := e.table()
 	fmt.Fprintln(tw, "ID\tDEPARTMENT\tPRIORITY\tSTATE\tSCORE\tMEMORY\tTASKS\tWARM HITS\tCOLD STARTS")
@@ -538,11 +533,8 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	}
 	q := "?period=" + url.QueryEscape(*e.period)
 	if e.o.json {
-		data, err := e.c.get(ctx, "/report"+q, nil)
-		if err != nil {
-			return err
-		}
-		return e.printJSON(data)
+		_, err := e.read(ctx, "/report"+q, nil)
+		return err
 	}
 	txt, err := e.c.getText(ctx, "/report"+q+"&format=text")
 	if err != nil {
@@ -563,12 +555,8 @@ func runAlerts(ctx context.Context, e *env, args []string) error {
 	var out struct {
 		Alerts []map[string]any `json:"alerts"`
 	}
-	data, err := e.c.get(ctx, path, &out)
-	if err != nil {
+	if printed, err := e.read(ctx, path, &out); printed || err != nil {
 		return err
-	}
-	if e.o.json {
-		return e.printJSON(data)
 	}
 	tw := e.table()
 	fmt.Fprintln(tw, "SEVERITY\tRULE\tSTATE\tVALUE\tSINCE\tMESSAGE")
@@ -593,12 +581,8 @@ func runActions(ctx context.Context, e *env, args []string) error {
 	var out struct {
 		Actions []admin.Action `json:"actions"`
 	}
-	data, err := e.c.get(ctx, "/actions"+q, &out)
-	if err != nil {
+	if printed, err := e.read(ctx, "/actions"+q, &out); printed || err != nil {
 		return err
-	}
-	if e.o.json {
-		return e.printJSON(data)
 	}
 	tw := e.table()
 	fmt.Fprintln(tw, "SEQ\tAT\tWHO\tACTION\tTARGET\tOK\tREASON")
