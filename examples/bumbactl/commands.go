@@ -290,16 +290,7 @@ func (e *env) printAction(data []byte) error {
 
 func runMode(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		var st admin.Status
-		data, err := e.c.get(ctx, "/status", &st)
-		if err != nil {
-			return err
-		}
-		if e.o.json {
-			return e.printJSON(mustJSON(map[string]any{"mode": st.Mode, "percentage": st.Percentage}, data))
-		}
-		fmt.Fprintln(e.stdout, st.Mode)
-		return nil
+		return e.showRouting(ctx, func(st admin.Status) string { return st.Mode })
 	}
 	if len(args) > 1 {
 		return usagef("unexpected argument %q", args[1])
@@ -315,6 +306,21 @@ func runMode(ctx context.Context, e *env, args []string) error {
 	return e.printAction(data)
 }
 
+// showRouting prints the routing in force: as JSON (mode and percentage)
+// with -json, else the one line text gives.
+func (e *env) showRouting(ctx context.Context, text func(admin.Status) string) error {
+	var st admin.Status
+	data, err := e.c.get(ctx, "/status", &st)
+	if err != nil {
+		return err
+	}
+	if e.o.json {
+		return e.printJSON(mustJSON(map[string]any{"mode": st.Mode, "percentage": st.Percentage}, data))
+	}
+	_, err = fmt.Fprintln(e.stdout, text(st))
+	return err
+}
+
 func mustJSON(v any, fallback []byte) []byte {
 	data, err := json.Marshal(v)
 	if err != nil {
@@ -325,16 +331,7 @@ func mustJSON(v any, fallback []byte) []byte {
 
 func runPercentage(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		var st admin.Status
-		data, err := e.c.get(ctx, "/status", &st)
-		if err != nil {
-			return err
-		}
-		if e.o.json {
-			return e.printJSON(mustJSON(map[string]any{"mode": st.Mode, "percentage": st.Percentage}, data))
-		}
-		fmt.Fprintf(e.stdout, "%g\n", st.Percentage)
-		return nil
+		return e.showRouting(ctx, func(st admin.Status) string { return strconv.FormatFloat(st.Percentage, 'g', -1, 64) })
 	}
 	if len(args) > 1 {
 		return usagef("unexpected argument %q", args[1])
